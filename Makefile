@@ -1,0 +1,46 @@
+# finintel — make help lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := fixtures/demo
+OUT ?= out
+
+.DEFAULT_GOAL := help
+
+.PHONY: help install run test lint format bench golden fixtures clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install finintel with its dev extra
+
+run: $(STAMP)  ## run the main job on the bundled demo drop into out/
+	$(BIN)/finintel run $(DEMO)/drop --rules rules --out $(OUT)
+
+test: $(STAMP)  ## run the test suite
+	$(BIN)/pytest -q
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check finintel tests bench
+	$(BIN)/ruff format --check finintel tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)  ## apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix finintel tests bench
+	$(BIN)/ruff format finintel tests bench
+
+bench: $(STAMP)  ## benchmark the engine on generated drops (bench/results/)
+	$(BIN)/python bench/run.py
+
+fixtures: $(STAMP)  ## regenerate the committed demo drop and bad-input fixtures
+	$(BIN)/python -m finintel.fixtures_build
+
+clean:  ## remove the virtualenv, caches and outputs
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,52 @@
+"""finintel — a batch engine for financial investigations.
+
+The public API (DESIGN §5). Heavy modules load on first use, so ``import finintel`` is cheap.
+
+>>> import finintel
+>>> ds = finintel.load("fixtures/demo/drop")            # doctest: +SKIP
+>>> finintel.ingest("fixtures/demo/drop", store="store")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from finintel.errors import ConfigError, DataError, FinintelError, UsageError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": "finintel.ingest.load",
+    "ingest": "finintel.ingest.load",
+    "load_store": "finintel.ingest.load",
+    "Dataset": "finintel.ingest.load",
+    "IngestSummary": "finintel.ingest.load",
+    "generate": "finintel.synth",
+}
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "Dataset",
+    "FinintelError",
+    "IngestSummary",
+    "UsageError",
+    "generate",
+    "ingest",
+    "load",
+    "load_store",
+]
+
+if TYPE_CHECKING:
+    from finintel.ingest.load import Dataset, IngestSummary, ingest, load, load_store
+    from finintel.synth import generate
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'finintel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,209 @@
+"""The ``finintel`` command line: thin click commands over the public API.
+
+Exit codes: 0 success; 1 the run could not complete (bad data, rules or profiles; with
+``--strict`` also any quarantined row); 2 usage error. ``--json`` prints one JSON object on
+stdout; errors go to stderr as one line each (``file:line:col: FIxxx message``), never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from finintel.errors import EXIT_FAILURE, EXIT_USAGE, FinintelError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _emit_error(err: FinintelError, as_json: bool) -> None:
+    errors = getattr(err, "errors", [err])
+    if as_json:
+        click.echo(json.dumps({"ok": False, "errors": [e.to_dict() for e in errors]}))
+    for e in errors:
+        click.echo(f"error: {e}", err=True)
+
+
+def api_call(func: F) -> F:
+    """Turn FinintelError into a clean message and its exit code; unexpected errors into exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return func(*args, **kwargs)
+        except FinintelError as err:
+            _emit_error(err, as_json)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(EXIT_FAILURE)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            click.echo(
+                f"error: internal error ({type(exc).__name__}: {exc}); please report it", err=True
+            )
+            sys.exit(EXIT_FAILURE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print the summary as one JSON object."
+    )(func)
+
+
+def load_options(func: F) -> F:
+    """Options shared by every command that reads input drops."""
+    options = [
+        click.option("--profile", help="Source profile name or YAML file (default: recognise by columns)."),
+        click.option("--source", help="Who supplied the data (default: <profile>:<file stem>)."),
+        click.option("--timezone", help="Zone of naive timestamps, e.g. Europe/Berlin (overrides the profile)."),
+        click.option("--fx", "fx", multiple=True, type=click.Path(dir_okay=False),
+                     help="Extra FX table CSV (date,currency,rate per 1 EUR); repeatable."),
+        click.option("--base-currency", default="EUR", show_default=True, help="Currency of amount_base."),
+        click.option("--max-fx-staleness", default=10, show_default=True, type=click.IntRange(0),
+                     help="Days an FX rate may be older than the transfer."),
+        click.option("--profiles-dir", type=click.Path(file_okay=False),
+                     help="Folder of source profiles (default: rules/sources)."),
+        click.option("--strict", is_flag=True, help="Fail (exit 1) if any row is quarantined."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="finintel")
+def main() -> None:
+    """finintel: find money-laundering and smuggling-finance patterns in bank and MTO drops."""
+
+
+def _print_ingest_table(files: list[dict[str, Any]], totals: dict[str, int]) -> None:
+    header = f"{'file':<44} {'profile':<22} {'rows_in':>9} {'accepted':>9} {'duplicate':>9} {'quarant.':>9}"
+    click.echo(header)
+    for f in files:
+        click.echo(
+            f"{_tail(str(f['file']), 44):<44} {f['profile']!s:<22} {f['rows_in']:>9} "
+            f"{f['rows_accepted']:>9} {f['rows_duplicate']:>9} {f['rows_quarantined']:>9}"
+        )
+    click.echo(
+        f"{'total':<44} {'':<22} {totals['rows_in']:>9} {totals['rows_accepted']:>9} "
+        f"{totals['rows_duplicate']:>9} {totals['rows_quarantined']:>9}"
+    )
+
+
+def _tail(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--store",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The store folder (Delta tables).",
+)
+@load_options
+@json_option
+@api_call
+def ingest(
+    inputs: tuple[str, ...],
+    store: str,
+    profile: str | None,
+    source: str | None,
+    timezone: str | None,
+    fx: tuple[str, ...],
+    base_currency: str,
+    max_fx_staleness: int,
+    profiles_dir: str | None,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Canonicalise INPUT files/folders into the store (files already ingested are skipped).
+
+    Every file's rows are accounted for: rows_in = accepted + duplicate + quarantined.
+    """
+    import finintel
+
+    summary = finintel.ingest(
+        list(inputs),
+        store,
+        profile=profile,
+        base_currency=base_currency,
+        source=source,
+        timezone=timezone,
+        fx=fx,
+        max_fx_staleness=timedelta(days=max_fx_staleness),
+        profiles_dir=profiles_dir,
+        strict=strict,
+    )
+    data = summary.to_dict()
+    if as_json:
+        click.echo(json.dumps({"ok": True, **data}, default=str))
+        return
+    files = data["files"]
+    assert isinstance(files, list)
+    if files:
+        _print_ingest_table(files, summary.totals())
+    for name in summary.skipped:
+        click.echo(f"skipped (already ingested): {name}")
+    q = summary.totals()["rows_quarantined"]
+    click.echo(f"store {store} at version {summary.store_version}")
+    if q:
+        click.echo(f"{q} row(s) quarantined with their reasons: {Path(store) / 'quarantine'}")
+
+
+@main.command()
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Folder to write the drop into."
+)
+@click.option(
+    "--transfers", "n_transfers", default=50_000, show_default=True, type=click.IntRange(1000)
+)
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--start", default="2025-01-01", show_default=True, help="First day (YYYY-MM-DD).")
+@click.option("--days", default=182, show_default=True, type=click.IntRange(7))
+@json_option
+@api_call
+def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_json: bool) -> None:
+    """Write a synthetic drop (bank statement, bank transfer and MTO files) with ground truth."""
+    import finintel
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise click.BadParameter(
+            f"{start!r} is not a date like 2025-01-01", param_hint="--start"
+        ) from None
+    summary = finintel.generate(out, transfers=n_transfers, seed=seed, start=first, days=days)
+    data = summary.to_dict()
+    if as_json:
+        click.echo(json.dumps({"ok": True, **data}, default=str))
+        return
+    for name, rows in sorted(summary.files.items()):
+        click.echo(f"{rows:>10}  {Path(out) / name}")
+    click.echo(f"{summary.cases} injected cases in {Path(out) / 'truth.parquet'}")
+
+
+def run() -> None:  # pragma: no cover - console entry point alias
+    main(standalone_mode=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    try:
+        main()
+    except SystemExit as exc:
+        sys.exit(exc.code if isinstance(exc.code, int) else EXIT_USAGE)

@@ -1,0 +1,270 @@
+"""``finintel.load``: files → a canonical, validated, de-duplicated :class:`Dataset` in memory,
+and ``finintel.ingest``: the same into a Delta store, incrementally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from finintel.errors import DataError, UsageError
+from finintel.ingest.fx import DEFAULT_MAX_STALENESS, fx_table
+from finintel.ingest.profile import SourceProfile, load_profiles, resolve_profile
+from finintel.ingest.reader import discover, read_file
+from finintel.ingest.result import FileBatch, FileCounts
+from finintel.ingest.transfers import Options
+from finintel.paths import default_fx_tables, default_profiles_dir
+from finintel.schema import MOVED_STATUS, PARTIES, QUARANTINE, TRANSFERS
+
+Paths = str | Path | Sequence[str | Path]
+
+
+@dataclass
+class Dataset:
+    """Canonical data: every record, the parties, the quarantine and per-file row accounting.
+
+    ``transfers`` is the lazy table of money movements (status ``completed``); ``records``
+    holds every accepted row, including cancelled or refunded MTO orders.
+    """
+
+    records: pl.DataFrame
+    parties: pl.DataFrame
+    quarantine: pl.DataFrame
+    files: list[FileCounts] = field(default_factory=list)
+    base_currency: str = "EUR"
+    store_version: int | None = None
+
+    @property
+    def transfers(self) -> pl.LazyFrame:
+        return self.records.lazy().filter(pl.col("status") == MOVED_STATUS)
+
+    def totals(self) -> dict[str, int]:
+        keys = ("rows_in", "rows_accepted", "rows_duplicate", "rows_quarantined")
+        return {k: sum(int(getattr(f, k)) for f in self.files) for k in keys}
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "files": [f.to_dict() for f in self.files],
+            "totals": self.totals(),
+            "transfers": self.records.filter(pl.col("status") == MOVED_STATUS).height,
+            "records": self.records.height,
+            "parties": self.parties.height,
+            "base_currency": self.base_currency,
+            "store_version": self.store_version,
+        }
+
+
+def _as_list(paths: Paths) -> list[str | Path]:
+    if isinstance(paths, str | Path):
+        return [paths]
+    return list(paths)
+
+
+def make_options(
+    base_currency: str = "EUR",
+    fx: Iterable[str | Path] | None = None,
+    max_fx_staleness: timedelta = DEFAULT_MAX_STALENESS,
+    timezone: str | None = None,
+    source: str | None = None,
+    ts_min: datetime | None = None,
+    ts_max: datetime | None = None,
+) -> Options:
+    """Build validation options: FX table (ECB + shipped + given tables) and bounds."""
+    from finintel.ingest.codes import currencies
+
+    base = base_currency.upper()
+    if base not in currencies():
+        raise UsageError("FI008", f"base currency {base_currency!r} is not an ISO 4217 code")
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError("FI008", f"unknown time zone {timezone!r}") from None
+    tables = [*default_fx_tables(), *(fx or ())]
+    kwargs: dict[str, datetime] = {}
+    if ts_min is not None:
+        kwargs["ts_min"] = ts_min
+    if ts_max is not None:
+        kwargs["ts_max"] = ts_max
+    return Options(
+        fx=fx_table(tables),
+        base_currency=base,
+        max_fx_staleness=max_fx_staleness,
+        timezone=timezone,
+        source=source,
+        **kwargs,
+    )
+
+
+def _profiles(
+    profile: str | Path | SourceProfile | None, profiles_dir: str | Path | None
+) -> tuple[dict[str, SourceProfile], SourceProfile | None]:
+    directory = Path(profiles_dir) if profiles_dir else default_profiles_dir()
+    profiles = load_profiles(directory) if directory.is_dir() else {}
+    forced = resolve_profile(profile, directory) if profile is not None else None
+    return profiles, forced
+
+
+def read_batches(
+    paths: Paths,
+    opts: Options,
+    profile: str | Path | SourceProfile | None = None,
+    profiles_dir: str | Path | None = None,
+) -> Iterable[FileBatch]:
+    """Yield one validated batch per input file (files are found and profiles loaded first)."""
+    profiles, forced = _profiles(profile, profiles_dir)
+    for inp in discover(_as_list(paths)):
+        yield read_file(inp, opts, profiles, forced)
+
+
+def load(
+    paths: Paths,
+    profile: str | Path | SourceProfile | None = None,
+    base_currency: str = "EUR",
+    *,
+    source: str | None = None,
+    timezone: str | None = None,
+    fx: Iterable[str | Path] | None = None,
+    max_fx_staleness: timedelta = DEFAULT_MAX_STALENESS,
+    profiles_dir: str | Path | None = None,
+    strict: bool = False,
+    ts_min: datetime | None = None,
+    ts_max: datetime | None = None,
+) -> Dataset:
+    """Read Parquet files/folders into a canonical :class:`Dataset`.
+
+    Each file is recognised by its columns (canonical transfers, canonical parties, or a source
+    profile in ``rules/sources``), validated row by row (bad rows go to ``quarantine`` with a
+    reason) and de-duplicated on ``(source, tx_id)`` across all files.
+
+    >>> ds = load("fixtures/demo/drop")  # doctest: +SKIP
+    >>> ds.transfers.select("tx_id", "amount_base").head(2).collect()  # doctest: +SKIP
+    """
+    from finintel.ingest.dedupe import dedupe
+
+    opts = make_options(base_currency, fx, max_fx_staleness, timezone, source, ts_min, ts_max)
+    accepted: list[pl.DataFrame] = []
+    parties: list[pl.DataFrame] = []
+    quarantine: list[pl.DataFrame] = []
+    files: list[FileCounts] = []
+    existing: pl.DataFrame | None = None
+    for read in read_batches(paths, opts, profile, profiles_dir):
+        batch = dedupe(read, existing)
+        if batch.transfers.height:
+            accepted.append(batch.transfers)
+            existing = (
+                pl.concat([existing, batch.transfers]) if existing is not None else batch.transfers
+            )
+        parties.append(batch.parties)
+        quarantine.append(batch.quarantine)
+        files.append(batch.counts)
+    records = (
+        pl.concat(accepted).select(list(TRANSFERS)) if accepted else pl.DataFrame(schema=TRANSFERS)
+    )
+    party_table = (
+        pl.concat([p.select(list(PARTIES)) for p in parties]).unique(maintain_order=True)
+        if parties
+        else pl.DataFrame(schema=PARTIES)
+    )
+    q = pl.concat(quarantine) if quarantine else pl.DataFrame(schema=QUARANTINE)
+    ds = Dataset(records, party_table, q, files, opts.base_currency)
+    if strict:
+        fail_if_quarantined(files)
+    return ds
+
+
+def fail_if_quarantined(files: Sequence[FileCounts]) -> None:
+    """``--strict``: any quarantined row fails the run (after everything was recorded)."""
+    bad = [f for f in files if f.rows_quarantined]
+    if bad:
+        total = sum(f.rows_quarantined for f in bad)
+        names = ", ".join(f"{f.file} ({f.rows_quarantined})" for f in bad)
+        raise DataError("FI009", f"--strict: {total} row(s) quarantined in {names}")
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest into a store did, file by file, and the store version it produced."""
+
+    store: str
+    files: list[FileCounts]
+    skipped: list[str]
+    store_version: int
+    base_currency: str
+
+    def totals(self) -> dict[str, int]:
+        keys = ("rows_in", "rows_accepted", "rows_duplicate", "rows_quarantined")
+        return {k: sum(int(getattr(f, k)) for f in self.files) for k in keys}
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "store": self.store,
+            "store_version": self.store_version,
+            "base_currency": self.base_currency,
+            "files": [f.to_dict() for f in self.files],
+            "skipped": self.skipped,
+            "totals": self.totals(),
+        }
+
+
+def ingest(
+    paths: Paths,
+    store: str | Path,
+    profile: str | Path | SourceProfile | None = None,
+    base_currency: str = "EUR",
+    *,
+    source: str | None = None,
+    timezone: str | None = None,
+    fx: Iterable[str | Path] | None = None,
+    max_fx_staleness: timedelta = DEFAULT_MAX_STALENESS,
+    profiles_dir: str | Path | None = None,
+    strict: bool = False,
+    now: datetime | None = None,
+) -> IngestSummary:
+    """Canonicalise files into the Delta store at ``store``; files already ingested are skipped.
+
+    Each file is one atomic step: its rows, parties and quarantine are committed, then the drop
+    is recorded; re-running after a crash redoes only unrecorded files, without duplicates.
+    """
+    from finintel.ingest.reader import file_digest
+    from finintel.store import Store
+
+    opts = make_options(base_currency, fx, max_fx_staleness, timezone, source)
+    profiles, forced = _profiles(profile, profiles_dir)
+    inputs = discover(_as_list(paths))
+    st = Store(store)
+    files: list[FileCounts] = []
+    skipped: list[str] = []
+    for inp in inputs:
+        digest = file_digest(inp.path)
+        if st.has_drop(digest[0]):
+            skipped.append(inp.display)
+            continue
+        batch = read_file(inp, opts, profiles, forced, digest)
+        files.append(st.ingest(batch, now=now))
+    summary = IngestSummary(str(store), files, skipped, st.version(), opts.base_currency)
+    if strict:
+        fail_if_quarantined(files)
+    return summary
+
+
+def load_store(store: str | Path, as_of: int | None = None, base_currency: str = "EUR") -> Dataset:
+    """The canonical data of a store (optionally as of an earlier transfers-table version)."""
+    from finintel.store import Store
+
+    st = Store(store, create=False)
+    records = st.transfers(as_of=as_of).collect()
+    return Dataset(
+        records=records,
+        parties=st.parties().collect(),
+        quarantine=st.quarantine().collect(),
+        files=[],
+        base_currency=base_currency,
+        store_version=as_of if as_of is not None else st.version(),
+    )

@@ -1,0 +1,196 @@
+"""Parties: taken from the sender/receiver details in profiled rows, or read from a parties file.
+
+A party row is one recorded identity (name, birth date, ID document, phone…). When an export
+gives no party id, the id is a digest of the identity fields, so the same details always give the
+same id; spelling variants give different parties, which entity resolution merges later.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from finintel.hashing import digest_expr
+from finintel.ingest.codes import countries
+from finintel.ingest.profile import PARTY_FIELDS, SourceProfile
+from finintel.schema import PARTIES
+
+IDENTITY_FIELDS = ("name", "birth_date", "id_number", "id_country", "phone", "email")
+
+
+def _clean(e: pl.Expr) -> pl.Expr:
+    s = e.cast(pl.String).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def _birth_date(e: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
+    if dtype == pl.Date:
+        return e
+    if isinstance(dtype, pl.Datetime):
+        return e.dt.date()
+    return _clean(e).str.to_date("%Y-%m-%d", strict=False)
+
+
+def _country(e: pl.Expr) -> pl.Expr:
+    c = _clean(e).str.to_uppercase()
+    return pl.when(c.is_in(sorted(countries()))).then(c).otherwise(None)
+
+
+def derived_party_id(fields: dict[str, pl.Expr]) -> pl.Expr:
+    """``p-`` + digest of the identity fields (null when there is no name)."""
+    parts = [
+        fields.get(f, pl.lit(None, pl.String)).cast(pl.String).fill_null("")
+        for f in IDENTITY_FIELDS
+    ]
+    key = pl.concat_str(parts, separator="|")
+    return pl.when(fields.get("name", pl.lit(None, pl.String)).is_not_null()).then(
+        pl.lit("p-") + digest_expr(key)
+    )
+
+
+def _side_frame(frame: pl.DataFrame, side: str) -> pl.DataFrame:
+    """The canonical party columns of one side, one row per transfer row (nulls where absent)."""
+    exprs: dict[str, pl.Expr] = {}
+    for f in PARTY_FIELDS:
+        name = f"_p_{side}_{f}"
+        if name not in frame.columns:
+            exprs[f] = pl.lit(None, dtype=PARTIES[f])
+        elif f == "birth_date":
+            exprs[f] = _birth_date(pl.col(name))
+        elif f in ("country", "id_country"):
+            exprs[f] = _country(pl.col(name))
+        else:
+            exprs[f] = _clean(pl.col(name))
+    out = frame.select([e.alias(f) for f, e in exprs.items()] + [pl.col("source")])
+    derived = derived_party_id({f: pl.col(f) for f in IDENTITY_FIELDS})
+    return out.with_columns(pl.coalesce(pl.col("party_id"), derived).alias("party_id")).select(
+        list(PARTIES)
+    )
+
+
+def attach_parties(
+    accepted: pl.DataFrame, profile: SourceProfile | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Set ``src_party``/``dst_party`` from the profile's party sides; return (transfers, parties)."""
+    helper_cols = [c for c in accepted.columns if c.startswith("_p_") or c == "_debit"]
+    if profile is None or not profile.parties:
+        return accepted.drop(helper_cols), pl.DataFrame(schema=PARTIES)
+    sides = list(profile.parties)
+    frames = {side: _side_frame(accepted, side) for side in sides}
+    ids = {side: f.get_column("party_id") for side, f in frames.items()}
+    out = accepted
+    if profile.layout == "statement":
+        debit = accepted.get_column("_debit")
+        acc = ids.get("account", pl.Series([None] * accepted.height, dtype=pl.String))
+        cp = ids.get("counterparty", pl.Series([None] * accepted.height, dtype=pl.String))
+        tmp = pl.DataFrame({"d": debit, "a": acc, "c": cp})
+        src = tmp.select(pl.when(pl.col("d")).then(pl.col("a")).otherwise(pl.col("c"))).to_series()
+        dst = tmp.select(pl.when(pl.col("d")).then(pl.col("c")).otherwise(pl.col("a"))).to_series()
+    else:
+        none = pl.Series([None] * accepted.height, dtype=pl.String)
+        src, dst = ids.get("src", none), ids.get("dst", none)
+    out = out.with_columns(src.alias("src_party"), dst.alias("dst_party")).drop(helper_cols)
+    parties = (
+        pl.concat([f.filter(pl.col("name").is_not_null()) for f in frames.values()])
+        .unique(maintain_order=True)
+        .sort("source", "party_id", "name", maintain_order=True)
+    )
+    return out, parties
+
+
+def read_parties_file(
+    raw: pl.LazyFrame, source: str, file: str, source_override: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Validate a canonical parties file; returns (parties, quarantine, exact duplicates).
+
+    ``raw`` must carry a ``_row`` column. Required: party_id and name; birth_date must be a
+    date (or ``YYYY-MM-DD`` text); countries ISO 3166-1. Exact duplicate rows count once.
+    """
+    schema = raw.collect_schema()
+
+    def col(c: str) -> pl.Expr:
+        return pl.col(c) if c in schema else pl.lit(None, dtype=pl.String)
+
+    src_expr = (
+        pl.lit(source_override)
+        if source_override
+        else pl.coalesce(_clean(col("source")), pl.lit(source))
+        if "source" in schema
+        else pl.lit(source)
+    )
+    birth_raw = col("birth_date").cast(pl.String)
+    values = {
+        "party_id": _clean(col("party_id")),
+        "name": _clean(col("name")),
+        "birth_date": _birth_date(col("birth_date"), schema.get("birth_date")),
+        "id_type": _clean(col("id_type")),
+        "id_number": _clean(col("id_number")),
+        "id_country": _clean(col("id_country")).str.to_uppercase(),
+        "phone": _clean(col("phone")),
+        "email": _clean(col("email")),
+        "address": _clean(col("address")),
+        "country": _clean(col("country")).str.to_uppercase(),
+        "source": src_expr,
+    }
+    known = sorted(countries())
+    checks = [
+        ("missing", "party_id", pl.col("party_id").is_null(), pl.lit("party_id is missing")),
+        ("missing", "name", pl.col("name").is_null(), pl.lit("name is missing")),
+        (
+            "bad_type",
+            "birth_date",
+            pl.col("birth_date").is_null() & (_clean(pl.col("_birth_raw")).is_not_null()),
+            pl.format("birth_date '{}' is not a date (YYYY-MM-DD)", pl.col("_birth_raw")),
+        ),
+        (
+            "unknown_country",
+            "country",
+            pl.col("country").is_not_null() & ~pl.col("country").is_in(known),
+            pl.format("country '{}' is not an ISO 3166-1 alpha-2 code", pl.col("country")),
+        ),
+        (
+            "unknown_country",
+            "id_country",
+            pl.col("id_country").is_not_null() & ~pl.col("id_country").is_in(known),
+            pl.format("id_country '{}' is not an ISO 3166-1 alpha-2 code", pl.col("id_country")),
+        ),
+    ]
+    raw_cols = [c for c in schema if c in PARTIES]
+    frame = raw.with_columns(
+        [e.alias(f"_v_{c}") for c, e in values.items()]
+        + [birth_raw.alias("_birth_raw")]
+        + [
+            pl.struct([pl.col(c).cast(pl.String) for c in raw_cols])
+            .struct.json_encode()
+            .alias("_raw")
+            if raw_cols
+            else pl.lit("{}").alias("_raw")
+        ]
+    ).rename({f"_v_{c}": c for c in values}, strict=False)
+    frame = frame.select(["_row", "_raw", "_birth_raw", *values])
+    failed = [c[2].fill_null(False) for c in checks]
+    checked = frame.with_columns(
+        pl.coalesce(
+            [pl.when(f).then(pl.lit(c[0])) for f, c in zip(failed, checks, strict=True)]
+        ).alias("_reason"),
+        pl.coalesce(
+            [pl.when(f).then(pl.lit(c[1])) for f, c in zip(failed, checks, strict=True)]
+        ).alias("_column"),
+        pl.concat_list([pl.when(f).then(c[3]) for f, c in zip(failed, checks, strict=True)])
+        .list.drop_nulls()
+        .list.join("; ")
+        .alias("_message"),
+    ).collect()
+    bad = checked.filter(pl.col("_reason").is_not_null())
+    good = checked.filter(pl.col("_reason").is_null())
+    quarantine = bad.select(
+        pl.col("source"),
+        pl.lit(file).alias("file"),
+        pl.col("_row").cast(pl.Int64).alias("row"),
+        pl.col("_column").alias("column"),
+        pl.col("_reason").alias("reason"),
+        pl.col("_message").alias("message"),
+        pl.col("_raw").alias("raw"),
+    )
+    parties = good.select([pl.col(c).cast(t) for c, t in PARTIES.items()])
+    distinct = parties.unique(maintain_order=True)
+    return distinct, quarantine, parties.height - distinct.height
