@@ -155,18 +155,17 @@ def read_parties_file(
         ),
     ]
     raw_cols = [c for c in schema if c in PARTIES]
-    frame = raw.with_columns(
-        [e.alias(f"_v_{c}") for c, e in values.items()]
-        + [birth_raw.alias("_birth_raw")]
-        + [
-            pl.struct([pl.col(c).cast(pl.String) for c in raw_cols])
-            .struct.json_encode()
-            .alias("_raw")
-            if raw_cols
-            else pl.lit("{}").alias("_raw")
-        ]
-    ).rename({f"_v_{c}": c for c in values}, strict=False)
-    frame = frame.select(["_row", "_raw", "_birth_raw", *values])
+    raw_json = (
+        pl.struct([pl.col(c).cast(pl.String) for c in raw_cols]).struct.json_encode()
+        if raw_cols
+        else pl.lit("{}")
+    )
+    frame = raw.select(
+        pl.col("_row"),
+        raw_json.alias("_raw"),
+        birth_raw.alias("_birth_raw"),
+        *[e.alias(c) for c, e in values.items()],
+    )
     failed = [c[2].fill_null(False) for c in checks]
     checked = frame.with_columns(
         pl.coalesce(

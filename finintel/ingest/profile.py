@@ -202,13 +202,12 @@ def _read_profile(r: Reader) -> SourceProfile:
                 why = (
                     " (statements take accounts and countries from 'statement:')"
                     if key in STATEMENT_OWN
-                    else ""
+                    else did_you_mean(key, allowed)
                 )
                 cols.errors.append(
                     ConfigError(
                         "FI019",
-                        f"{key!r} is not a canonical column a profile can map{why}"
-                        f"{did_you_mean(key, allowed)}",
+                        f"{key!r} is not a canonical column a profile can map{why}",
                         loc,
                     )
                 )
