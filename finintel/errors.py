@@ -4,8 +4,8 @@ Every error has a stable code (``FI001``…), a message and, where it applies, a
 with a row and column of data, or a YAML position (line and column, 1-based). The CLI prints
 ``str(error)`` and exits with ``error.exit_code``; it never shows a traceback.
 
->>> str(FinintelError("FI010", "unknown key 'windw'", Location("r.yaml", line=3, col=5)))
-'r.yaml:3:5: FI010 unknown key \\'windw\\''
+>>> print(FinintelError("FI010", "unknown key 'windw'", Location("r.yaml", line=3, col=5)))
+r.yaml:3:5: FI010 unknown key 'windw'
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ coerced to the canonical one (expected vs found).
 
 >>> import polars as pl
 >>> lf = pl.LazyFrame({"tx_id": ["a"], "ts": ["2025-01-01"], "src_acount": ["x"]})
->>> [e.message for e in check_schema(lf.collect_schema(), TRANSFERS_INPUT, "f.parquet")][:1]
-["missing column 'src_account' (did you mean 'src_acount'?)"]
+>>> print(check_schema(lf.collect_schema(), TRANSFERS_INPUT, "f.parquet")[0].message)
+missing column 'src_account' (did you mean 'src_acount'?); transfers need tx_id, ts, src_account, dst_account, amount, currency (found: tx_id, ts, src_acount)
 """
 
 from __future__ import annotations
@@ -175,6 +175,8 @@ def empty(columns: Mapping[str, pl.DataType]) -> pl.DataFrame:
 def conform(frame: pl.LazyFrame, columns: Mapping[str, pl.DataType]) -> pl.LazyFrame:
     """Select ``columns`` in order, casting each and filling absent ones with nulls."""
     have = frame.collect_schema()
+    if not have:
+        return pl.LazyFrame(schema=dict(columns))
     exprs = [
         (pl.col(c).cast(t) if c in have else pl.lit(None, dtype=t)).alias(c)
         for c, t in columns.items()

@@ -311,15 +311,22 @@ def test_null_keys_are_refused() -> None:
 # -------------------------------------------------------------- against a plain reference
 
 
-def reference(rows: list[dict[str, Any]], existing: list[dict[str, Any]]) -> tuple[set, set, set]:
+Rows = set[int]
+
+
+def reference(
+    rows: list[dict[str, Any]], existing: list[dict[str, Any]]
+) -> tuple[Rows, Rows, Rows]:
     """(kept rows, duplicate rows, quarantined rows) computed the obvious way."""
-    stored_hashes: dict[tuple, set] = {}
+    stored_hashes: dict[tuple[str, str], set[str]] = {}
     for e in existing:
         stored_hashes.setdefault((e["source"], e["tx_id"]), set()).add(e["row_hash"])
-    groups: dict[tuple, list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in sorted(rows, key=lambda r: r["row"]):
         groups.setdefault((r["source"], r["tx_id"]), []).append(r)
-    kept, dup, quar = set(), set(), set()
+    kept: Rows = set()
+    dup: Rows = set()
+    quar: Rows = set()
     for key, members in groups.items():
         if len({m["row_hash"] for m in members}) > 1:
             quar |= {m["row"] for m in members}

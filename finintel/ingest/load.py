@@ -262,7 +262,7 @@ def load_store(store: str | Path, as_of: int | None = None, base_currency: str =
     records = st.transfers(as_of=as_of).collect()
     return Dataset(
         records=records,
-        parties=st.parties().collect(),
+        parties=st.parties(as_of=as_of).collect(),
         quarantine=st.quarantine().collect(),
         files=[],
         base_currency=base_currency,
