@@ -8,7 +8,7 @@ OUT ?= out
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint format bench golden fixtures clean
+.PHONY: help install run test lint format bench fixtures clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install finintel with its dev extra
 
 run: $(STAMP)  ## run the main job on the bundled demo drop into out/
-	$(BIN)/finintel run $(DEMO)/drop --rules rules --out $(OUT)
+	rm -rf $(OUT)/store
+	$(BIN)/finintel ingest $(DEMO)/drop --store $(OUT)/store
+	@echo "results: $(OUT)/store (Delta tables transfers/, parties/, quarantine/, drops/)"
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/pytest -q
@@ -40,7 +42,7 @@ bench: $(STAMP)  ## benchmark the engine on generated drops (bench/results/)
 	$(BIN)/python bench/run.py
 
 fixtures: $(STAMP)  ## regenerate the committed demo drop and bad-input fixtures
-	$(BIN)/python -m finintel.fixtures_build
+	$(BIN)/python fixtures/build.py
 
 clean:  ## remove the virtualenv, caches and outputs
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

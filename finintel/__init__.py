@@ -23,24 +23,42 @@ _LAZY = {
     "Dataset": "finintel.ingest.load",
     "IngestSummary": "finintel.ingest.load",
     "generate": "finintel.synth",
+    "load_rules": "finintel.typology.loader",
+    "RuleSet": "finintel.typology.loader",
+    "detect": "finintel.typology.engine",
+    "Alerts": "finintel.typology.engine",
+    "run": "finintel.batch",
+    "RunSummary": "finintel.batch",
+    "evaluate": "finintel.evaluate",
 }
 
 __all__ = [
+    "Alerts",
     "ConfigError",
     "DataError",
     "Dataset",
     "FinintelError",
     "IngestSummary",
+    "RuleSet",
+    "RunSummary",
     "UsageError",
+    "detect",
+    "evaluate",
     "generate",
     "ingest",
     "load",
+    "load_rules",
     "load_store",
+    "run",
 ]
 
 if TYPE_CHECKING:
+    from finintel.batch import RunSummary, run
+    from finintel.evaluate import evaluate
     from finintel.ingest.load import Dataset, IngestSummary, ingest, load, load_store
     from finintel.synth import generate
+    from finintel.typology.engine import Alerts, detect
+    from finintel.typology.loader import RuleSet, load_rules
 
 
 def __getattr__(name: str) -> Any:

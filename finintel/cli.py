@@ -198,6 +198,136 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
     click.echo(f"{summary.cases} injected cases in {Path(out) / 'truth.parquet'}")
 
 
+@main.command("run")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--rules", "rules_paths", multiple=True, default=("rules",), show_default=True,
+              type=click.Path(), help="Rule folder(s) or files; repeatable.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (replaced as a whole).")
+@click.option("--store", type=click.Path(file_okay=False), help="Ingest into (and read from) this Delta store.")
+@load_options
+@json_option
+@api_call
+def run_command(
+    inputs: tuple[str, ...],
+    rules_paths: tuple[str, ...],
+    out: str,
+    store: str | None,
+    profile: str | None,
+    source: str | None,
+    timezone: str | None,
+    fx: tuple[str, ...],
+    base_currency: str,
+    max_fx_staleness: int,
+    profiles_dir: str | None,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """The whole batch: validate rules, ingest INPUT, detect, write OUT.
+
+    OUT gets alerts.parquet, quarantine.parquet and report.json.
+    """
+    import finintel
+
+    summary = finintel.run(
+        list(inputs),
+        list(rules_paths),
+        out,
+        store=store,
+        profile=profile,
+        base_currency=base_currency,
+        source=source,
+        timezone=timezone,
+        fx=fx,
+        max_fx_staleness=timedelta(days=max_fx_staleness),
+        profiles_dir=profiles_dir,
+        strict=strict,
+    )
+    if as_json:
+        click.echo(json.dumps({"ok": True, **summary.to_dict()}, default=str))
+        return
+    _print_ingest_table(summary.inputs, summary.totals) if summary.inputs else None
+    click.echo(f"{summary.alerts} alert(s):")
+    for typology, n in sorted(summary.alerts_by_typology.items()):
+        click.echo(f"  {n:>6}  {typology}")
+    click.echo(f"results: {Path(out) / 'report.json'} (alerts.parquet, quarantine.parquet beside it)")
+
+
+@main.command("eval")
+@click.option("--truth", required=True, type=click.Path(dir_okay=False), help="Ground truth (truth.parquet).")
+@click.option("--alerts", "alerts_path", required=True, type=click.Path(dir_okay=False), help="alerts.parquet of a run.")
+@json_option
+@api_call
+def eval_command(truth: str, alerts_path: str, as_json: bool) -> None:
+    """Precision and recall per typology family against ground truth (back-testing)."""
+    from finintel.evaluate import evaluate_files
+
+    result = evaluate_files(truth, alerts_path)
+    if as_json:
+        click.echo(json.dumps({"ok": True, **result.to_dict()}))
+        return
+    click.echo(result.table())
+
+
+@main.group()
+def rules() -> None:
+    """Validate, list and describe typology rule files."""
+
+
+@rules.command("check")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--fail-on-issues", is_flag=True, help="Also fail (exit 1) on lint-level issues.")
+@json_option
+@api_call
+def rules_check(paths: tuple[str, ...], fail_on_issues: bool, as_json: bool) -> None:
+    """Validate rule files (default: the rules/ library); exit 1 when any is invalid."""
+    from finintel.paths import default_rules_dir
+    from finintel.typology.loader import check_rules
+
+    report = check_rules(list(paths) or [default_rules_dir()])
+    errors = list(report.errors)
+    issues = list(report.issues)
+    failed = bool(errors) or (fail_on_issues and bool(issues))
+    if as_json:
+        click.echo(json.dumps({"ok": not failed, **report.to_dict()}, default=str))
+    else:
+        for e in errors:
+            click.echo(f"error: {e}", err=True)
+        for i in issues:
+            click.echo(f"{i}", err=True)
+        click.echo(f"{report.rules} rule(s) checked: {len(errors)} error(s), {len(issues)} issue(s)")
+    if failed:
+        sys.exit(EXIT_FAILURE)
+
+
+@rules.command("list")
+@click.argument("paths", nargs=-1, type=click.Path())
+@json_option
+@api_call
+def rules_list(paths: tuple[str, ...], as_json: bool) -> None:
+    """List the typologies: id, family, severity, title."""
+    from finintel.paths import default_rules_dir
+    from finintel.typology.loader import load_rules
+
+    ruleset = load_rules(list(paths) or [default_rules_dir()])
+    rows = [
+        {"id": r.id, "version": r.version, "family": r.family, "kind": r.kind, "severity": r.severity, "title": r.title}
+        for r in ruleset.rules
+    ]
+    if as_json:
+        click.echo(json.dumps({"ok": True, "rules": rows}))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:<40} {r['family']:<20} {r['severity']:<9} {r['title']}")
+
+
+@rules.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of rule files (for yaml-language-server and other editors)."""
+    from finintel.typology.jsonschema import rules_json_schema
+
+    click.echo(json.dumps(rules_json_schema(), indent=2))
+
+
 def run() -> None:  # pragma: no cover - console entry point alias
     main(standalone_mode=True)
 

@@ -182,3 +182,29 @@ def conform(frame: pl.LazyFrame, columns: Mapping[str, pl.DataType]) -> pl.LazyF
         for c, t in columns.items()
     ]
     return frame.select(exprs)
+
+
+#: One row per alert (DESIGN §7). ``roles`` pairs each involved account with its role;
+#: ``metrics`` is the JSON text of the peak window's metrics; ``params`` the rule's parameters.
+ALERTS: dict[str, pl.DataType] = {
+    "alert_id": pl.String(),
+    "typology": pl.String(),
+    "rule_version": pl.Int64(),
+    "family": pl.String(),
+    "kind": pl.String(),
+    "severity": pl.String(),
+    "score": pl.Float64(),
+    "focus": pl.String(),
+    "focus_kind": pl.String(),
+    "focus_role": pl.String(),
+    "accounts": pl.List(pl.String()),
+    "roles": pl.List(pl.Struct({"account": pl.String(), "role": pl.String()})),
+    "tx_ids": pl.List(pl.String()),
+    "sources": pl.List(pl.String()),
+    "n_transfers": pl.Int64(),
+    "first_ts": UTC_TS,
+    "last_ts": UTC_TS,
+    "amount_base": pl.Float64(),
+    "metrics": pl.String(),
+    "explanation": pl.String(),
+}

@@ -1,0 +1,255 @@
+"""``finintel.detect``: run validated typologies over canonical transfers and build alerts.
+
+For each rule the transfers are narrowed to its scope (channels, ``where``), its primitive plans
+the candidate windows and the evidence, the windows meeting the primitive's thresholds and the
+rule's ``having`` are kept, and the kept windows of one focus that overlap are merged into one
+period. Each period becomes one alert: a busy hub gives one alert per period of activity, not one
+per transaction. The kept-window plans of all rules are collected together (one pass over the
+data), and so are the evidence plans.
+
+An alert's id hashes the rule id, the focus and the start of its period, so an alert that grows
+when later data arrives keeps its id.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from finintel.hashing import digest_text
+from finintel.schema import ALERTS, MOVED_STATUS, TRANSFERS
+from finintel.typology.expr import compile_expr
+from finintel.typology.primitives.base import REGISTRY, Primitive, RunContext, Threshold
+
+SEVERITY_BASE = {"low": 0.3, "medium": 0.5, "high": 0.7, "critical": 0.85}
+
+
+@dataclass
+class Alerts:
+    """Alerts (DESIGN §7) and the rules that produced them."""
+
+    table: pl.DataFrame
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    base_currency: str = "EUR"
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    def counts(self) -> dict[str, int]:
+        """Alerts per typology (every rule listed, zero included)."""
+        found = dict(self.table.group_by("typology").len().iter_rows())
+        return {r["id"]: int(found.get(r["id"], 0)) for r in self.rules}
+
+
+def _transfers(data: Any) -> tuple[pl.LazyFrame, pl.LazyFrame | None, str]:
+    """Moved transfers, parties and base currency from a Dataset or a frame."""
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        lf = data.lazy()
+        if "status" in lf.collect_schema():
+            lf = lf.filter(pl.col("status") == MOVED_STATUS)
+        return lf, None, "EUR"
+    return data.transfers, data.parties.lazy(), str(data.base_currency)
+
+
+def _scope(rule: Any, transfers: pl.LazyFrame, lists: Mapping[str, Sequence[object]]) -> pl.LazyFrame:
+    scoped = transfers
+    if rule.channels:
+        scoped = scoped.filter(pl.col("channel").is_in(list(rule.channels)))
+    if rule.where is not None:
+        line, col = rule.where_pos
+        scoped = scoped.filter(
+            compile_expr(rule.where, TRANSFERS, lists, file=rule.file, line=line, col=col)
+        )
+    return scoped
+
+
+def _kept_windows(rule: Any, prim: Primitive, windows: pl.LazyFrame, lists: Mapping[str, Sequence[object]]) -> pl.LazyFrame:
+    cond = prim.condition(rule.params)
+    if rule.having is not None:
+        line, col = rule.having_pos
+        cond = cond & compile_expr(
+            rule.having, prim.metrics(rule.params), lists, file=rule.file, line=line, col=col
+        )
+    return windows.filter(cond.fill_null(False))
+
+
+def merge_periods(windows: pl.DataFrame, peak_metric: str | None) -> pl.DataFrame:
+    """Merge overlapping (or touching) windows of each focus into periods.
+
+    Returns one row per period: focus, start, end and the metrics of the peak window (the one
+    with the largest ``peak_metric``; the latest one on ties).
+    """
+    if windows.height == 0:
+        return windows.select("focus", "start", "end", *[c for c in windows.columns if c not in ("focus", "start", "end")])
+    w = windows.sort("focus", "start", "end")
+    w = w.with_columns(pl.col("end").cum_max().shift(1).over("focus").alias("_prev_end"))
+    w = w.with_columns(
+        (pl.col("_prev_end").is_null() | (pl.col("start") > pl.col("_prev_end"))).cum_sum().over("focus").alias("_period")
+    )
+    metric_cols = [c for c in windows.columns if c not in ("focus", "start", "end")]
+    order = pl.col(peak_metric) if peak_metric else pl.col("end")
+    aggs = [pl.col("start").min(), pl.col("end").max()] + [
+        pl.col(c).sort_by([order, pl.col("end")]).last() for c in metric_cols
+    ]
+    return w.group_by("focus", "_period").agg(aggs).sort("focus", "start").drop("_period")
+
+
+def score(base: float, thresholds: Sequence[Threshold], metrics: Mapping[str, Any]) -> float:
+    """Severity base raised by how far the observed metrics are past their thresholds.
+
+    ``base + (1 − base) × min(1, max relative excess)``, rounded to 3 decimals: exactly at a
+    threshold gives the base, twice the threshold (or more) gives 1.
+    """
+    excess = 0.0
+    for t in thresholds:
+        value = metrics.get(t.metric)
+        if value is None or not isinstance(value, int | float) or math.isnan(float(value)):
+            continue
+        v, limit = float(value), float(t.value)
+        if t.op in (">=", ">") and limit > 0:
+            excess = max(excess, v / limit - 1)
+        elif t.op in ("<=", "<") and v > 0:
+            excess = max(excess, limit / v - 1)
+    return round(base + (1 - base) * min(1.0, max(0.0, excess)), 3)
+
+
+def alert_id(rule_id: str, focus: str, start: datetime) -> str:
+    """Stable id: hash of rule id, focus and period start."""
+    return "A-" + digest_text(f"{rule_id}|{focus}|{start.isoformat()}", 20)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if math.isnan(v) else round(v, 6)
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, timedelta):
+        return v.total_seconds()
+    return v
+
+
+def _build(
+    rule: Any,
+    prim: Primitive,
+    periods: pl.DataFrame,
+    evidence: pl.DataFrame,
+    focus_kind: str,
+    currency: str,
+) -> list[dict[str, Any]]:
+    """One alert row per period (a loop over alerts, not over transfers)."""
+    thresholds = prim.thresholds(rule.params)
+    focus_role = str(getattr(prim, "focus_role", "focus"))
+    base = SEVERITY_BASE.get(rule.severity, 0.5)
+    by_period: dict[tuple[str, datetime], dict[str, Any]] = {}
+    if evidence.height:
+        grouped = (
+            evidence.sort("ts", "tx_id")
+            .group_by("focus", "start", maintain_order=True)
+            .agg(
+                pl.col("tx_id").unique(maintain_order=True).alias("tx_ids"),
+                pl.col("source").unique().sort().alias("sources"),
+                pl.struct("account", "role").unique().alias("roles"),
+                pl.col("ts").min().alias("first_ts"),
+                pl.col("ts").max().alias("last_ts"),
+                pl.struct("source", "tx_id", "amount_base").unique().struct.field("amount_base").sum().alias("amount"),
+            )
+        )
+        by_period = {(r["focus"], r["start"]): r for r in grouped.iter_rows(named=True)}
+    rows = []
+    metric_names = [c for c in periods.columns if c not in ("focus", "start", "end")]
+    for p in periods.iter_rows(named=True):
+        ev = by_period.get((p["focus"], p["start"]))
+        metrics = {m: _json_value(p[m]) for m in metric_names}
+        first, last = (ev["first_ts"], ev["last_ts"]) if ev else (p["start"], p["end"])
+        amount = float(ev["amount"]) if ev else 0.0
+        roles = sorted(
+            {(r["account"], r["role"]) for r in (ev["roles"] if ev else []) if r["account"] is not None}
+        )
+        focus_pair = (p["focus"], focus_role)
+        if focus_kind == "account" and focus_pair not in roles:
+            roles = sorted({*roles, focus_pair})
+        accounts = sorted({a for a, _ in roles})
+        explanation = prim.explain({m: p[m] for m in metric_names}, rule.params, last - first, amount, currency)
+        rows.append(
+            {
+                "alert_id": alert_id(rule.id, p["focus"], p["start"]),
+                "typology": rule.id,
+                "rule_version": int(rule.version),
+                "family": rule.family,
+                "kind": rule.kind,
+                "severity": rule.severity,
+                "score": score(base, thresholds, {m: p[m] for m in metric_names}),
+                "focus": p["focus"],
+                "focus_kind": focus_kind,
+                "focus_role": focus_role,
+                "accounts": accounts,
+                "roles": [{"account": a, "role": r} for a, r in roles],
+                "tx_ids": list(ev["tx_ids"]) if ev else [],
+                "sources": list(ev["sources"]) if ev else [],
+                "n_transfers": len(ev["tx_ids"]) if ev else 0,
+                "first_ts": first,
+                "last_ts": last,
+                "amount_base": round(amount, 2),
+                "metrics": json.dumps(metrics, sort_keys=True, default=str),
+                "explanation": explanation,
+            }
+        )
+    return rows
+
+
+def _focus_kind(rule: Any, prim: Primitive) -> str:
+    declared = getattr(prim, "focus_kind", None)
+    return str(declared) if declared else str(rule.group_by)
+
+
+def detect(data: Any, rules: Any) -> Alerts:
+    """Run every rule of ``rules`` (a RuleSet) over ``data`` (a Dataset or a transfers frame).
+
+    >>> alerts = detect(finintel.load("fixtures/demo/drop"), finintel.load_rules("rules"))  # doctest: +SKIP
+    """
+    import finintel.typology.primitives  # noqa: F401 - registers every kind
+
+    transfers, parties, currency = _transfers(data)
+    lists = {k: list(v) for k, v in rules.lists.items()}
+    plans = []
+    for rule in rules.rules:
+        prim = REGISTRY[rule.kind]
+        ctx = RunContext(group_by=rule.group_by, base_currency=currency, lists=rules.lists, parties=parties)
+        plan = prim.plan(_scope(rule, transfers, lists), rule.params, ctx)
+        plans.append((rule, prim, plan))
+    kept = pl.collect_all([_kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
+    period_frames = []
+    for (rule, prim, _), windows in zip(plans, kept, strict=True):
+        th = prim.thresholds(rule.params)
+        period_frames.append(merge_periods(windows, th[0].metric if th else None))
+    evidence_plans = [
+        plan.evidence.join(periods.select("focus", "start", "end").lazy(), on="focus", how="inner")
+        .filter((pl.col("ts") >= pl.col("start")) & (pl.col("ts") <= pl.col("end")))
+        for (_, _, plan), periods in zip(plans, period_frames, strict=True)
+    ]
+    evidence = pl.collect_all(evidence_plans) if evidence_plans else []
+    rows: list[dict[str, Any]] = []
+    for (rule, prim, _), periods, ev in zip(plans, period_frames, evidence, strict=True):
+        rows += _build(rule, prim, periods, ev, _focus_kind(rule, prim), currency)
+    table = pl.DataFrame(rows, schema=ALERTS) if rows else pl.DataFrame(schema=ALERTS)
+    table = table.sort("typology", "focus", "first_ts", "alert_id")
+    meta = [
+        {
+            "id": r.id,
+            "version": int(r.version),
+            "family": r.family,
+            "kind": r.kind,
+            "severity": r.severity,
+            "fingerprint": getattr(r, "fingerprint", None),
+            "file": r.file,
+            "params": {k: _json_value(v) if not isinstance(v, Mapping) else dict(v) for k, v in r.params.items()},
+        }
+        for r in rules.rules
+    ]
+    return Alerts(table, meta, currency)

@@ -1,0 +1,144 @@
+"""The contract every typology primitive keeps (DESIGN §4, §8).
+
+A primitive is a pure function of a LazyFrame of canonical transfers (already narrowed to the
+rule's scope) and its parameters. It returns two lazy tables:
+
+``windows``
+    One row per candidate window (typically one per transaction: the rolling window ending at
+    it), with columns ``focus`` (String: the account / party / agent the window belongs to),
+    ``start`` and ``end`` (Datetime(us, UTC): first and last transaction time inside the
+    window) and one column per metric in :attr:`Primitive.metrics`. Windows may overlap; the
+    engine keeps those where ``condition(params)`` (and the rule's ``having``) holds, merges
+    overlapping kept windows of one focus into one period, and builds one alert per period.
+
+``evidence``
+    The transfers that can serve as evidence: columns ``focus``, ``ts``, ``tx_id``, ``source``,
+    ``account`` (the other account involved: counterparty, or the focus's own account when the
+    focus is a party or agent), ``role`` (String: that account's role, e.g. ``sender``,
+    ``receiver``, ``collector``, ``mule``), ``amount_base``. The engine attaches to each period
+    the evidence rows of its focus with ``start <= ts <= end``.
+
+Keeping both as functions of the transfers touching a focus within the lookback is what lets an
+engine shard by focus (DESIGN §8). No Python loop over rows: polars plans only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar, Protocol
+
+import polars as pl
+
+#: Types a parameter may have in YAML.
+PARAM_TYPES = ("int", "number", "duration", "string", "strings", "bool", "expression")
+
+#: What a primitive can group by.
+GROUP_BY = ("account", "party")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a primitive: its YAML type, default (None = required) and meaning."""
+
+    type: str
+    default: Any = None
+    required: bool = False
+    doc: str = ""
+    minimum: float | None = None  # for int/number/duration (duration in seconds)
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a primitive returns (see the module docstring)."""
+
+    windows: pl.LazyFrame
+    evidence: pl.LazyFrame
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A metric compared with a parameter, for scores and explanations: ``metric op value``."""
+
+    metric: str
+    op: str  # ">=", ">", "<=", "<"
+    value: float
+    label: str = ""  # how to say the metric in an explanation ("distinct senders")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Settings a primitive may need beyond its parameters."""
+
+    group_by: str = "account"
+    base_currency: str = "EUR"
+    lists: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
+    parties: pl.LazyFrame | None = None  # canonical parties (for identifier-based kinds)
+
+
+class Primitive(Protocol):
+    """A pattern ``kind``: parameters, metrics, the plan, thresholds and explanation."""
+
+    kind: ClassVar[str]
+    doc: ClassVar[str]
+    params: ClassVar[Mapping[str, ParamSpec]]
+    group_by: ClassVar[tuple[str, ...]]  # which of GROUP_BY it supports
+
+    def metrics(self, params: Mapping[str, Any]) -> Mapping[str, pl.DataType]:
+        """Metric columns of ``windows`` (names usable in ``having`` and explanations)."""
+        ...
+
+    def lookback(self, params: Mapping[str, Any]) -> timedelta:
+        """How far back a window reaches (for incremental runs and time sharding)."""
+        ...
+
+    def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
+        """The windows and evidence plans (lazy; nothing is collected here)."""
+        ...
+
+    def condition(self, params: Mapping[str, Any]) -> pl.Expr:
+        """The built-in trigger condition on metric columns (e.g. ``distinct_senders >= 5``)."""
+        ...
+
+    def thresholds(self, params: Mapping[str, Any]) -> list[Threshold]:
+        """The thresholded metrics, for the score (how far past) and the explanation."""
+        ...
+
+    def explain(
+        self,
+        metrics: Mapping[str, Any],
+        params: Mapping[str, Any],
+        span: timedelta,
+        amount: float,
+        currency: str,
+    ) -> str:
+        """One line with observed values against thresholds, e.g.
+        ``"7 distinct senders (≥ 5) from 3 countries (≥ 2) within 2d 4h, 12,400 EUR"``."""
+        ...
+
+
+def format_amount(amount: float, currency: str) -> str:
+    """An amount for explanations: whole units with thousands separators; under 10 keeps cents.
+
+    >>> format_amount(12400.5, "EUR")
+    '12,400 EUR'
+    >>> format_amount(9.5, "EUR")
+    '9.50 EUR'
+    """
+    if abs(amount) < 10:
+        return f"{amount:,.2f} {currency}"
+    return f"{round(amount):,} {currency}"
+
+
+#: kind → primitive instance; filled by :mod:`finintel.typology.primitives`.
+REGISTRY: dict[str, Primitive] = {}
+
+
+def register(primitive: Primitive) -> Primitive:
+    """Add a primitive to :data:`REGISTRY` (a kind may be registered once)."""
+    if primitive.kind in REGISTRY:
+        raise ValueError(f"primitive kind {primitive.kind!r} registered twice")
+    REGISTRY[primitive.kind] = primitive
+    return primitive
