@@ -53,7 +53,7 @@ def step(name: str, drop: Path) -> dict[str, object]:
         import finintel
 
         with tempfile.TemporaryDirectory() as tmp:
-            summary = finintel.ingest(drop, Path(tmp) / "store")
+            summary = finintel.ingest_to_store(drop, Path(tmp) / "store")
             rows = summary.totals()["rows_accepted"]
     else:
         raise SystemExit(f"unknown step {name!r}")

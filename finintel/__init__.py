@@ -4,7 +4,7 @@ The public API (DESIGN §5). Heavy modules load on first use, so ``import finint
 
 >>> import finintel
 >>> ds = finintel.load("fixtures/demo/drop")            # doctest: +SKIP
->>> finintel.ingest("fixtures/demo/drop", store="store")  # doctest: +SKIP
+>>> finintel.ingest_to_store("fixtures/demo/drop", store="store")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load": "finintel.ingest.load",
-    "ingest": "finintel.ingest.load",
+    "ingest_to_store": "finintel.ingest.load",
     "load_store": "finintel.ingest.load",
     "Dataset": "finintel.ingest.load",
     "IngestSummary": "finintel.ingest.load",
@@ -29,7 +29,7 @@ _LAZY = {
     "Alerts": "finintel.typology.engine",
     "run": "finintel.batch",
     "RunSummary": "finintel.batch",
-    "evaluate": "finintel.evaluate",
+    "evaluate": "finintel.backtest",
 }
 
 __all__ = [
@@ -45,7 +45,7 @@ __all__ = [
     "detect",
     "evaluate",
     "generate",
-    "ingest",
+    "ingest_to_store",
     "load",
     "load_rules",
     "load_store",
@@ -54,8 +54,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from finintel.batch import RunSummary, run
-    from finintel.evaluate import evaluate
-    from finintel.ingest.load import Dataset, IngestSummary, ingest, load, load_store
+    from finintel.backtest import evaluate
+    from finintel.ingest.load import Dataset, IngestSummary, ingest_to_store, load, load_store
     from finintel.synth import generate
     from finintel.typology.engine import Alerts, detect
     from finintel.typology.loader import RuleSet, load_rules

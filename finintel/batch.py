@@ -108,7 +108,7 @@ def run(
         "strict": strict,
     }
     if store is not None:
-        ingested = finintel.ingest(paths, store, **kwargs)
+        ingested = finintel.ingest_to_store(paths, store, **kwargs)
         ds = finintel.load_store(store, base_currency=ingested.base_currency)
         inputs = [f.to_dict() for f in ingested.files] + [{"file": s, "skipped": True} for s in ingested.skipped]
         totals = ingested.totals()

@@ -138,7 +138,7 @@ def ingest(
     """
     import finintel
 
-    summary = finintel.ingest(
+    summary = finintel.ingest_to_store(
         list(inputs),
         store,
         profile=profile,
@@ -259,7 +259,7 @@ def run_command(
 @api_call
 def eval_command(truth: str, alerts_path: str, as_json: bool) -> None:
     """Precision and recall per typology family against ground truth (back-testing)."""
-    from finintel.evaluate import evaluate_files
+    from finintel.backtest import evaluate_files
 
     result = evaluate_files(truth, alerts_path)
     if as_json:
@@ -275,7 +275,7 @@ def rules() -> None:
 
 @rules.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--fail-on-issues", is_flag=True, help="Also fail (exit 1) on lint-level issues.")
+@click.option("--fail-on-issues", is_flag=True, help="Also fail (exit 1) on warning-level lint issues.")
 @json_option
 @api_call
 def rules_check(paths: tuple[str, ...], fail_on_issues: bool, as_json: bool) -> None:
@@ -284,9 +284,9 @@ def rules_check(paths: tuple[str, ...], fail_on_issues: bool, as_json: bool) -> 
     from finintel.typology.loader import check_rules
 
     report = check_rules(list(paths) or [default_rules_dir()])
-    errors = list(report.errors)
+    errors = [e for err in report.errors for e in getattr(err, "errors", [err])]
     issues = list(report.issues)
-    failed = bool(errors) or (fail_on_issues and bool(issues))
+    failed = report.failed("warning" if fail_on_issues else "error")
     if as_json:
         click.echo(json.dumps({"ok": not failed, **report.to_dict()}, default=str))
     else:

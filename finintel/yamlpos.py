@@ -14,7 +14,7 @@ rule.yaml:2:6: FI012 'min' expects an integer, got 'x'
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -131,10 +131,14 @@ class Reader:
         line: int | None = None,
         col: int | None = None,
         path: str = "",
+        codes: Mapping[str, str] | None = None,
     ) -> None:
         self.file = file
         self.errors: list[FinintelError] = [] if errors is None else errors
         self.path = path
+        #: Renames this reader's codes (e.g. ``{"FI016": "FI101"}`` for rule files); inherited
+        #: by nested readers.
+        self.codes: Mapping[str, str] = codes or {}
         self._line, self._col = line, col
         if isinstance(data, CommentedMap):
             self._line, self._col = data.lc.line + 1, data.lc.col + 1
@@ -173,7 +177,7 @@ class Reader:
         return self.location()
 
     def error(self, code: str, message: str, key: str | None = None) -> None:
-        self.errors.append(ConfigError(code, message, self.location(key)))
+        self.errors.append(ConfigError(self.codes.get(code, code), message, self.location(key)))
 
     def _label(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -292,7 +296,9 @@ class Reader:
         if value is _MISSING:
             return None
         loc = self.location(key)
-        return Reader(value, self.file, self.errors, loc.line, loc.col, self._label(key))
+        return Reader(
+            value, self.file, self.errors, loc.line, loc.col, self._label(key), self.codes
+        )
 
     def items(self) -> Iterable[tuple[str, Any, Location]]:
         """Every key with its value and position (marks all keys as seen)."""
@@ -308,8 +314,9 @@ class Reader:
             if k not in allowed:
                 hint = did_you_mean(k, sorted(allowed))
                 where = f" in {self.path!r}" if self.path else ""
+                code = self.codes.get("FI016", "FI016")
                 self.errors.append(
-                    ConfigError("FI016", f"unknown key {k!r}{where}{hint}", self.key_location(k))
+                    ConfigError(code, f"unknown key {k!r}{where}{hint}", self.key_location(k))
                 )
 
     def raise_errors(self) -> None:

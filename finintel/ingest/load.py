@@ -1,5 +1,5 @@
 """``finintel.load``: files → a canonical, validated, de-duplicated :class:`Dataset` in memory,
-and ``finintel.ingest``: the same into a Delta store, incrementally.
+and ``finintel.ingest_to_store``: the same into a Delta store, incrementally.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ class IngestSummary:
         }
 
 
-def ingest(
+def ingest_to_store(
     paths: Paths,
     store: str | Path,
     profile: str | Path | SourceProfile | None = None,

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from finintel.cli import main
 from finintel.errors import DataError
-from finintel.evaluate import evaluate, evaluate_files
+from finintel.backtest import evaluate, evaluate_files
 
 TRUTH = pl.DataFrame(
     {
