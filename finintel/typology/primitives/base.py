@@ -31,8 +31,13 @@ from typing import Any, ClassVar, Protocol
 
 import polars as pl
 
-#: Types a parameter may have in YAML.
-PARAM_TYPES = ("int", "number", "duration", "string", "strings", "bool", "expression")
+#: Types a parameter may have in YAML. ``measures``: mapping name → measure text (aggregate);
+#: ``thresholds``: mapping text (e.g. a country) → number (structuring); ``weights``: mapping
+#: identifier → number (shared_identifier).
+PARAM_TYPES = (
+    "int", "number", "duration", "string", "strings", "bool", "expression",
+    "measures", "thresholds", "weights",
+)  # fmt: skip
 
 #: What a primitive can group by.
 GROUP_BY = ("account", "party")
@@ -40,7 +45,7 @@ GROUP_BY = ("account", "party")
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One parameter of a primitive: its YAML type, default (None = required) and meaning."""
+    """One parameter of a primitive: its YAML type, default, whether required, and meaning."""
 
     type: str
     default: Any = None
@@ -85,6 +90,10 @@ class Primitive(Protocol):
     doc: ClassVar[str]
     params: ClassVar[Mapping[str, ParamSpec]]
     group_by: ClassVar[tuple[str, ...]]  # which of GROUP_BY it supports
+    focus_role: ClassVar[str]  # the focus's role in an alert ("collector", "structurer", ...)
+    # Optional members, looked up with getattr: ``focus_kind: ClassVar[str]`` when the focus is
+    # not what ``group_by`` names (an agent, an identifier), and
+    # ``validate(params) -> list[FinintelError]`` for checks across parameters (FI113).
 
     def metrics(self, params: Mapping[str, Any]) -> Mapping[str, pl.DataType]:
         """Metric columns of ``windows`` (names usable in ``having`` and explanations)."""

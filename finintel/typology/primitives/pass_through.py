@@ -1,0 +1,346 @@
+"""``pass_through``: money in, then (most of it) out again soon after (mule / transit accounts).
+
+Definition (exact, and what the reference in ``tests/typology/reference_b.py`` computes):
+
+* Per focus (an account, or a party with ``group_by: party``), an **inflow** is a transfer into
+  it, an **outflow** a transfer out of it. Transfers from the focus to itself (same account, or
+  between two accounts of the same party) are neither: money that stays is not passed on.
+  Inflows under ``min_amount`` (base currency) or under half a cent are ignored; rows without
+  ``amount_base`` too.
+* Amounts are summed in whole **cents** of the base currency (each transfer rounded once), so sums
+  are exact and do not depend on the order of the rows (or on how an engine shards them).
+* An inflow at ``t`` of ``A`` cents **passes through** when the outflows with
+  ``t <= ts <= t + max_delay`` carry at least ``need = max(1, ceil(min_ratio * A - 1e-6))``
+  cents (an equal timestamp counts as in order, so date-only data finds same-day pass-throughs;
+  at least one cent must leave). The outflow that completes ``need`` gives ``delay``; the
+  outflows from ``t`` up to it (all outflows at its timestamp included) are the evidence and
+  their sum is the inflow's ``out_amount``: as it is up to ``(1 + fee_tolerance) * A`` (fees
+  paid on top, FX slippage), capped at ``A`` when larger (the rest is other money).
+* An outflow may serve several inflows (no FIFO "use-up"): two 1,000 EUR inflows an hour apart
+  followed by one 1,000 EUR outflow are two pass-throughs. This is the simple, exact definition;
+  it over-counts rapidly repeated inflows (worth knowing when setting ``min_count``).
+
+Windows: each pass-through inflow at ``t`` ends a window ``(t - window, t]`` of the pass-through
+inflows of its focus (the convention of :mod:`.windows`; tied inflows share one window).
+``count`` is the number of pass-through inflows in it, ``in_amount`` / ``out_amount`` their sums,
+``ratio`` = ``out_amount / in_amount``, ``delay`` the longest of their delays in seconds.
+``start`` is the first of those inflows and ``end`` the latest of their completing outflows, so
+that a period holds the evidence of its pass-throughs.
+
+Performance: sorted per-focus sweeps only. Outflows are summed per (focus, timestamp) and
+cumulated; each inflow finds the cumulated outflow just before it (``join_asof`` backward) and
+then the first cumulated outflow reaching its target (``join_asof`` forward on the cumulative
+sum, monotone within a focus). No equality-plus-time-range join, so a hub with 100k transfers
+costs ``O(n log n)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import polars as pl
+
+from finintel.typology.primitives.base import (
+    GROUP_BY,
+    ParamSpec,
+    Plan,
+    RunContext,
+    Threshold,
+    format_amount,
+    register,
+)
+from finintel.typology.primitives.windows import (
+    COUNTERPARTY,
+    COUNTERPARTY_ACCOUNT,
+    END,
+    FOCUS,
+    FOCUS_ACCOUNT,
+    ORDER,
+    START,
+    count,
+    focus_frame,
+    param,
+    rolling_by_focus,
+    total,
+)
+from finintel.yamlpos import format_duration
+
+__all__ = ["PassThrough"]
+
+#: Slack when comparing ``min_ratio * cents`` with whole cents (float products such as
+#: ``0.9 * 480000`` may land a hair above the exact value).
+_EPS = 1e-6
+_ONE_US = timedelta(microseconds=1)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _percent(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+class PassThrough:
+    """Money in and out of one account (or party) within a delay and an amount ratio."""
+
+    kind: ClassVar[str] = "pass_through"
+    doc: ClassVar[str] = (
+        "Money in, then out again within max_delay carrying at least min_ratio of it "
+        "(mule / transit accounts), min_count times within a rolling window."
+    )
+    focus_role: ClassVar[str] = "mule"
+    group_by: ClassVar[tuple[str, ...]] = GROUP_BY
+    params: ClassVar[Mapping[str, ParamSpec]] = {
+        "max_delay": ParamSpec(
+            "duration",
+            "24h",
+            doc="longest time from an inflow to the outflow that completes min_ratio of it",
+            minimum=0,
+        ),
+        "min_ratio": ParamSpec(
+            "number",
+            0.9,
+            doc="share of the inflow that must leave within max_delay (0..1)",
+            minimum=0,
+        ),
+        "fee_tolerance": ParamSpec(
+            "number",
+            0.1,
+            doc="outflows up to (1 + fee_tolerance) x the inflow count as it is; more is capped",
+            minimum=0,
+        ),
+        "min_amount": ParamSpec(
+            "number", 0.0, doc="smallest inflow considered (base currency)", minimum=0
+        ),
+        "min_count": ParamSpec(
+            "int", 1, doc="pass-through inflows needed within the window", minimum=1
+        ),
+        "window": ParamSpec(
+            "duration",
+            "30d",
+            doc="rolling window in which min_count pass-throughs are counted",
+            minimum=1,
+        ),
+    }
+
+    def metrics(self, params: Mapping[str, Any]) -> Mapping[str, pl.DataType]:
+        return {
+            "in_amount": pl.Float64(),
+            "out_amount": pl.Float64(),
+            "ratio": pl.Float64(),
+            "delay": pl.Float64(),
+            "count": pl.Int64(),
+        }
+
+    def lookback(self, params: Mapping[str, Any]) -> timedelta:
+        # A new outflow can complete an inflow max_delay earlier, whose window reaches back.
+        p = _Params(params)
+        return p.window + p.max_delay
+
+    def condition(self, params: Mapping[str, Any]) -> pl.Expr:
+        p = _Params(params)
+        return (
+            (pl.col("count") >= p.min_count)
+            & (pl.col("ratio") >= p.min_ratio)
+            & (pl.col("delay") <= p.max_delay.total_seconds())
+        )
+
+    def thresholds(self, params: Mapping[str, Any]) -> list[Threshold]:
+        p = _Params(params)
+        # The first threshold picks the peak window of a period (engine.merge_periods).
+        out = [
+            Threshold("count", ">=", p.min_count, "pass-throughs"),
+            Threshold("ratio", ">=", p.min_ratio, "passed on"),
+            Threshold("delay", "<=", p.max_delay.total_seconds(), "delay"),
+        ]
+        if p.min_amount > 0:
+            out.append(Threshold("in_amount", ">=", p.min_amount, "amount in"))
+        return out
+
+    def explain(
+        self,
+        metrics: Mapping[str, Any],
+        params: Mapping[str, Any],
+        span: timedelta,
+        amount: float,
+        currency: str,
+    ) -> str:
+        """``"92% of 4,800 EUR passed on within 6h (≥ 90% within 24h), 3 times (≥ 1) in 30d"``."""
+        p = _Params(params)
+        in_amount = metrics.get("in_amount")
+        count = int(metrics.get("count") or 0)
+        delay = timedelta(seconds=float(metrics.get("delay") or 0.0))
+        return (
+            f"{_percent(float(metrics.get('ratio') or 0.0))} of "
+            f"{format_amount(float(amount if in_amount is None else in_amount), currency)} "
+            f"passed on within {format_duration(delay)} "
+            f"(≥ {_percent(p.min_ratio)} within {format_duration(p.max_delay)}), "
+            f"{_plural(count, 'time')} (≥ {p.min_count}) in {format_duration(p.window)}"
+        )
+
+    def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
+        p = _Params(params)
+        keep = [FOCUS, "ts", "tx_id", "source", FOCUS_ACCOUNT, COUNTERPARTY_ACCOUNT, "amount_base"]
+
+        def side(name: str) -> pl.LazyFrame:
+            return (
+                focus_frame(transfers, name, ctx.group_by)
+                .filter(
+                    pl.col("amount_base").is_not_null()
+                    & (pl.col(COUNTERPARTY).is_null() | (pl.col(COUNTERPARTY) != pl.col(FOCUS)))
+                )
+                .select(*keep, (pl.col("amount_base") * 100).round().cast(pl.Int64).alias("_cents"))
+            )
+
+        inflows = side("in").filter(
+            (pl.col("amount_base") >= p.min_amount) & (pl.col("_cents") > 0)
+        )
+        outflows = side("out")
+        # Outflows per (focus, ts) with their running total: unique, sorted asof keys.
+        out_cum = (
+            outflows.group_by(FOCUS, "ts")
+            .agg(pl.col("_cents").sum().alias("_out"))
+            .sort(FOCUS, "ts")
+            .select(FOCUS, "ts", pl.col("_out").cum_sum().over(FOCUS).alias("_cum"))
+        )
+        need = (
+            (pl.col("_cents").cast(pl.Float64) * p.min_ratio - _EPS)
+            .ceil()
+            .cast(pl.Int64)
+            .clip(lower_bound=1)
+        )
+        # What left the focus strictly before each inflow (asof at ts - 1us) ...
+        before = (
+            inflows.with_columns((pl.col("ts") - _ONE_US).alias("_before_ts"))
+            .join_asof(
+                out_cum.rename({"ts": "_before_ts", "_cum": "_before"}),
+                on="_before_ts",
+                by=FOCUS,
+                strategy="backward",
+                check_sortedness=False,
+            )
+            .with_columns(pl.col("_before").fill_null(0))
+            .with_columns((pl.col("_before") + need).alias("_target"))
+        )
+        # ... then the first running total reaching before + need (forward asof on the total).
+        done = (
+            before.sort(FOCUS, "_target")
+            .join_asof(
+                out_cum.select(
+                    FOCUS,
+                    pl.col("ts").alias("_done_ts"),
+                    pl.col("_cum").alias("_target"),
+                    pl.col("_cum").alias("_done_cum"),
+                ),
+                on="_target",
+                by=FOCUS,
+                strategy="forward",
+                check_sortedness=False,
+            )
+            .filter(
+                pl.col("_done_ts").is_not_null()
+                & (pl.col("_done_ts") <= pl.col("ts") + p.max_delay)
+            )
+        )
+        raw = pl.col("_done_cum") - pl.col("_before")
+        capped = (
+            pl.when(
+                raw.cast(pl.Float64) <= pl.col("_cents").cast(pl.Float64) * (1 + p.fee_tolerance)
+            )
+            .then(raw)
+            .otherwise(pl.col("_cents"))
+        )
+        hits = done.select(
+            *keep,
+            "_done_ts",
+            (pl.col("_cents") / 100).alias("_in"),
+            (capped / 100).alias("_out"),
+            ((pl.col("_done_ts") - pl.col("ts")).dt.total_microseconds() / 1e6).alias("_delay"),
+        ).sort(*ORDER)
+        windows = rolling_by_focus(
+            hits,
+            p.window,
+            {
+                "in_amount": total("_in"),
+                "out_amount": total("_out"),
+                "delay": pl.col("_delay").max(),
+                "count": count(),
+                "_end": pl.col("_done_ts").max(),
+            },
+        ).select(
+            FOCUS,
+            START,
+            pl.col("_end").alias(END),
+            "in_amount",
+            "out_amount",
+            (pl.col("out_amount") / pl.col("in_amount")).alias("ratio"),
+            "delay",
+            "count",
+        )
+        # An outflow is evidence when a pass-through inflow at or before it completes at or
+        # after it: with the latest completion so far per focus, one backward asof.
+        cover = (
+            hits.group_by(FOCUS, "ts")
+            .agg(pl.col("_done_ts").max())
+            .sort(FOCUS, "ts")
+            .select(FOCUS, "ts", pl.col("_done_ts").cum_max().over(FOCUS).alias("_cover"))
+        )
+        used_out = (
+            outflows.sort(FOCUS, "ts")
+            .join_asof(cover, on="ts", by=FOCUS, strategy="backward", check_sortedness=False)
+            .filter(pl.col("_cover") >= pl.col("ts"))
+            .select(*keep)
+        )
+        return Plan(
+            windows=windows,
+            evidence=pl.concat(
+                [
+                    *_evidence(hits.select(*keep), "source", ctx.group_by),
+                    *_evidence(used_out, "destination", ctx.group_by),
+                ]
+            ).sort(*ORDER, "role", "account", nulls_last=True),
+        )
+
+
+def _evidence(frame: pl.LazyFrame, role: str, group_by: str) -> list[pl.LazyFrame]:
+    """Counterparty rows with ``role``; grouping by party, the party's own account as mule."""
+    cols = (FOCUS, "ts", "tx_id", "source")
+    out = [
+        frame.select(
+            *cols,
+            pl.col(COUNTERPARTY_ACCOUNT).alias("account"),
+            pl.lit(role, dtype=pl.String).alias("role"),
+            pl.col("amount_base").cast(pl.Float64),
+        )
+    ]
+    if group_by == "party":
+        out.append(
+            frame.select(
+                *cols,
+                pl.col(FOCUS_ACCOUNT).alias("account"),
+                pl.lit(PassThrough.focus_role, dtype=pl.String).alias("role"),
+                pl.col("amount_base").cast(pl.Float64),
+            )
+        )
+    return out
+
+
+class _Params:
+    """The parameters of one rule, defaults filled in, durations as timedelta."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        def get(name: str) -> Any:
+            return param(params, PassThrough.params, name, PassThrough.kind)
+
+        self.max_delay: timedelta = get("max_delay")
+        self.min_ratio = float(get("min_ratio"))
+        self.fee_tolerance = float(get("fee_tolerance"))
+        self.min_amount = float(get("min_amount"))
+        self.min_count = int(get("min_count"))
+        self.window: timedelta = get("window")
+
+
+PASS_THROUGH = register(PassThrough())

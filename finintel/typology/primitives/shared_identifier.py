@@ -1,0 +1,343 @@
+"""``shared_identifier``: one ID document, phone, e-mail or address used under different names.
+
+Reads the canonical parties (``RunContext.parties``). Each identifier is normalised before
+comparing (no country inference — entity resolution does that later):
+
+* ``phone``: the digits, with a leading ``+`` kept (``"+49 151-000 0001"`` → ``+491510000001``);
+* ``id_number``: upper-case letters and digits only, keyed with the issuing country when known
+  (``id_number:DE:X1234567``; an ID without ``id_country`` is ``id_number:X1234567``);
+* ``email``: trimmed, lower-case; ``address``: lower-case, runs of white space collapsed.
+
+Names are compared case-insensitively with white space collapsed (``"Ali Hassan"`` and
+``"ALI  HASSAN"`` are one name). Case folding is polars' lower-casing plus ``ß`` → ``ss`` and
+final ``ς`` → ``σ`` (what ``str.casefold`` adds for the scripts met in practice). Empty values
+are missing.
+
+The focus is the identifier key, e.g. ``phone:+491510000001``. One window per key whose
+``distinct_names >= min_names`` and whose identifier ``weight >= min_weight``; ``start`` /
+``end`` are the first / last transfer of its parties among the (scoped) transfers, a key
+whose parties have no transfer gives no window. Metrics: ``identifier`` (which one: ``phone``
+…, usable in ``having``), ``distinct_names`` (non-empty names), ``distinct_parties`` (party
+ids; a party recorded by several sources counts once, but all its names count) and ``weight``
+(the identifier's weight: an ID document is strong evidence, phones and e-mails less,
+addresses least — families and shops share them). Evidence: every
+transfer of those parties, naming the party's account in it with the role ``holder``.
+
+``weights`` maps identifiers to weights; identifiers it leaves out keep their default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import polars as pl
+
+from finintel.errors import FinintelError
+from finintel.schema import PARTIES, UTC_TS
+from finintel.typology.primitives.base import (
+    GROUP_BY,
+    ParamSpec,
+    Plan,
+    RunContext,
+    Threshold,
+    register,
+)
+from finintel.typology.primitives.windows import (
+    END,
+    FOCUS,
+    ORDER,
+    START,
+    fmt_number,
+    param,
+    param_error,
+)
+
+__all__ = ["IDENTIFIERS", "SharedIdentifier", "normalise_identifier", "normalise_name"]
+
+#: The identifiers that can be shared, with their default weights.
+IDENTIFIERS: dict[str, float] = {"id_number": 1.0, "phone": 0.6, "email": 0.6, "address": 0.3}
+
+_WS = r"\s+"
+
+
+def _blank_to_null(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.str.len_chars() > 0).then(e)
+
+
+def normalise_name(name: pl.Expr) -> pl.Expr:
+    """A name for comparison: case-folded, white space collapsed, empty → null.
+
+    >>> pl.select(normalise_name(pl.lit("  ALI   Straße "))).item()
+    'ali strasse'
+    """
+    folded = name.str.to_lowercase().str.replace_all("ß", "ss", literal=True)
+    folded = folded.str.replace_all("ς", "σ", literal=True)
+    return _blank_to_null(folded.str.replace_all(_WS, " ").str.strip_chars())
+
+
+def normalise_identifier(identifier: str) -> pl.Expr:
+    """The comparison key ``"<identifier>:<normalised value>"`` of a parties row, or null.
+
+    >>> df = pl.DataFrame({"phone": ["+49 151-000 0001", "0151 0000001", "n/a"]})
+    >>> df.select(normalise_identifier("phone")).to_series().to_list()
+    ['phone:+491510000001', 'phone:01510000001', None]
+    """
+    col = pl.col(identifier).cast(pl.String)
+    if identifier == "phone":
+        s = col.str.strip_chars()
+        digits = s.str.replace_all(r"[^0-9]", "")
+        signed = pl.when(s.str.starts_with("+")).then(pl.lit("+") + digits).otherwise(digits)
+        value: pl.Expr = pl.when(digits.str.len_chars() > 0).then(signed)
+    elif identifier == "id_number":
+        value = _blank_to_null(col.str.to_uppercase().str.replace_all(r"[^\p{L}\p{N}]", ""))
+        country = _blank_to_null(
+            pl.col("id_country").cast(pl.String).str.strip_chars().str.to_uppercase()
+        )
+        value = pl.when(country.is_not_null()).then(country + ":" + value).otherwise(value)
+    elif identifier == "email":
+        value = _blank_to_null(col.str.strip_chars().str.to_lowercase())
+    elif identifier == "address":
+        value = _blank_to_null(col.str.to_lowercase().str.replace_all(_WS, " ").str.strip_chars())
+    else:
+        raise ValueError(f"unknown identifier {identifier!r}")
+    return (pl.lit(identifier + ":") + value).alias("key")
+
+
+class SharedIdentifier:
+    """The same identifier recorded for parties under different names."""
+
+    kind: ClassVar[str] = "shared_identifier"
+    doc: ClassVar[str] = (
+        "The same ID document, phone, e-mail or address used by parties with different names "
+        "(weighted: ID document > phone, e-mail > address)."
+    )
+    focus_role: ClassVar[str] = "shared identifier"
+    focus_kind: ClassVar[str] = "identifier"
+    # The focus is the identifier; parties are always the holders.
+    group_by: ClassVar[tuple[str, ...]] = GROUP_BY
+    params: ClassVar[Mapping[str, ParamSpec]] = {
+        "identifiers": ParamSpec(
+            "strings",
+            list(IDENTIFIERS),
+            doc="which identifiers to compare",
+            choices=tuple(IDENTIFIERS),
+        ),
+        "weights": ParamSpec(
+            "weights",
+            dict(IDENTIFIERS),
+            doc="identifier: weight (0..1); identifiers left out keep their default",
+        ),
+        "min_names": ParamSpec("int", 2, doc="distinct names using one identifier", minimum=2),
+        "min_weight": ParamSpec(
+            "number", 0.6, doc="weight an identifier needs to trigger", minimum=0
+        ),
+    }
+
+    def _p(self, params: Mapping[str, Any], name: str) -> Any:
+        return param(params, self.params, name, self.kind)
+
+    def validate(self, params: Mapping[str, Any]) -> list[FinintelError]:
+        """Problems of ``identifiers`` and ``weights`` (the rule loader calls this)."""
+        problems: list[FinintelError] = []
+        for check in (self.identifiers, self.weights):
+            try:
+                check(params)
+            except FinintelError as exc:
+                problems.append(exc)
+        return problems
+
+    def identifiers(
+        self, params: Mapping[str, Any], lists: Mapping[str, Sequence[object]] | None = None
+    ) -> list[str]:
+        """The identifiers to compare, in order; ``$list`` items are expanded from ``lists``."""
+        value = self._p(params, "identifiers")
+        items = [value] if isinstance(value, str) else list(value)
+        out: list[str] = []
+        for item in map(str, items):
+            if item.startswith("$"):
+                out += [str(v) for v in (lists or {}).get(item[1:], ())]
+            else:
+                out.append(item)
+        for ident in out:
+            if ident not in IDENTIFIERS:
+                raise param_error(
+                    self.kind,
+                    "identifiers",
+                    f"has an unknown identifier {ident!r} (known: {', '.join(IDENTIFIERS)})",
+                )
+        return list(dict.fromkeys(out))
+
+    def weights(self, params: Mapping[str, Any]) -> dict[str, float]:
+        """Identifier → weight: the defaults, updated by the ``weights`` mapping."""
+        given = params.get("weights")
+        out = dict(IDENTIFIERS)
+        if given is None:
+            return out
+        if not isinstance(given, Mapping):
+            raise param_error(
+                self.kind, "weights", f"expects a mapping identifier: weight, got {given!r}"
+            )
+        for key, value in given.items():
+            if key not in IDENTIFIERS:
+                raise param_error(
+                    self.kind,
+                    "weights",
+                    f"has an unknown identifier {key!r} (known: {', '.join(IDENTIFIERS)})",
+                )
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise param_error(
+                    self.kind, "weights", f"expects a number ≥ 0 for {key!r}, got {value!r}"
+                )
+            out[str(key)] = float(value)
+        return out
+
+    def metrics(self, params: Mapping[str, Any]) -> Mapping[str, pl.DataType]:
+        return {
+            "identifier": pl.String(),
+            "distinct_names": pl.Int64(),
+            "distinct_parties": pl.Int64(),
+            "weight": pl.Float64(),
+        }
+
+    def lookback(self, params: Mapping[str, Any]) -> timedelta:
+        # Not windowed: the parties' whole history counts. "No limit" for incremental runs.
+        return timedelta.max
+
+    def condition(self, params: Mapping[str, Any]) -> pl.Expr:
+        return (pl.col("distinct_names") >= int(self._p(params, "min_names"))) & (
+            pl.col("weight") >= float(self._p(params, "min_weight"))
+        )
+
+    def thresholds(self, params: Mapping[str, Any]) -> list[Threshold]:
+        return [
+            Threshold("distinct_names", ">=", float(self._p(params, "min_names")), "names"),
+            Threshold("weight", ">=", float(self._p(params, "min_weight")), "weight"),
+        ]
+
+    def explain(
+        self,
+        metrics: Mapping[str, Any],
+        params: Mapping[str, Any],
+        span: timedelta,
+        amount: float,
+        currency: str,
+    ) -> str:
+        """``"one phone used under 3 names (≥ 2) by 3 parties, weight 0.6 (≥ 0.6)"``."""
+        parties = metrics.get("distinct_parties")
+        what = str(metrics.get("identifier") or "identifier").replace("_", " ")
+        return (
+            f"one {what} used under {fmt_number(metrics.get('distinct_names'))} names "
+            f"(≥ {self._p(params, 'min_names')}) by {fmt_number(parties)} "
+            f"{'party' if parties == 1 else 'parties'}, weight "
+            f"{fmt_number(metrics.get('weight'))} (≥ {fmt_number(self._p(params, 'min_weight'))})"
+        )
+
+    def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
+        weights = self.weights(params)
+        min_weight = float(self._p(params, "min_weight"))
+        idents = [i for i in self.identifiers(params, ctx.lists) if weights[i] >= min_weight]
+        if ctx.parties is None or not idents:
+            return _empty(self.metrics(params))
+        parties = _parties(ctx.parties)
+        members = pl.concat(
+            [
+                parties.select(
+                    pl.col("party_id").cast(pl.String),
+                    normalise_name(pl.col("name").cast(pl.String)).alias("_name"),
+                    normalise_identifier(ident),
+                    pl.lit(ident, dtype=pl.String).alias("identifier"),
+                    pl.lit(weights[ident], dtype=pl.Float64).alias("weight"),
+                )
+                for ident in idents
+            ]
+        ).filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
+        keys = (
+            members.group_by("key")
+            .agg(
+                pl.col("_name").drop_nulls().n_unique().cast(pl.Int64).alias("distinct_names"),
+                pl.col("party_id").n_unique().cast(pl.Int64).alias("distinct_parties"),
+                pl.col("identifier").first(),
+                pl.col("weight").first(),
+            )
+            .filter(pl.col("distinct_names") >= int(self._p(params, "min_names")))
+        )
+        holders = (
+            members.join(keys.select("key"), on="key", how="semi")
+            .select("key", "party_id")
+            .unique()
+        )
+        have = transfers.collect_schema().names()
+        sides = [
+            transfers.select(
+                "ts",
+                "tx_id",
+                "source",
+                pl.col(f"{s}_party").cast(pl.String).alias("party_id"),
+                pl.col(f"{s}_account").cast(pl.String).alias("account"),
+                pl.col("amount_base").cast(pl.Float64),
+            ).filter(pl.col("party_id").is_not_null())
+            for s in ("src", "dst")
+            if f"{s}_party" in have
+        ]
+        if not sides:
+            return _empty(self.metrics(params))
+        evidence = (
+            pl.concat(sides)
+            .join(holders, on="party_id", how="inner")
+            .select(
+                pl.col("key").alias(FOCUS),
+                "ts",
+                "tx_id",
+                "source",
+                "account",
+                pl.lit("holder", dtype=pl.String).alias("role"),
+                "amount_base",
+            )
+            .unique()
+            .sort(*ORDER, "account", nulls_last=True)
+        )
+        spans = evidence.group_by(FOCUS).agg(
+            pl.col("ts").min().alias(START), pl.col("ts").max().alias(END)
+        )
+        windows = (
+            keys.rename({"key": FOCUS})
+            .join(spans, on=FOCUS, how="inner")
+            .select(
+                FOCUS,
+                pl.col(START).cast(UTC_TS),
+                pl.col(END).cast(UTC_TS),
+                "identifier",
+                "distinct_names",
+                "distinct_parties",
+                "weight",
+            )
+            .sort(FOCUS)
+        )
+        return Plan(windows, evidence)
+
+
+def _parties(parties: pl.LazyFrame) -> pl.LazyFrame:
+    have = parties.collect_schema().names()
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in PARTIES.items() if c not in have]
+    return parties.with_columns(missing) if missing else parties
+
+
+def _empty(metrics: Mapping[str, pl.DataType]) -> Plan:
+    windows = pl.LazyFrame(schema={FOCUS: pl.String(), START: UTC_TS, END: UTC_TS, **dict(metrics)})
+    evidence = pl.LazyFrame(
+        schema={
+            FOCUS: pl.String(),
+            "ts": UTC_TS,
+            "tx_id": pl.String(),
+            "source": pl.String(),
+            "account": pl.String(),
+            "role": pl.String(),
+            "amount_base": pl.Float64(),
+        }
+    )
+    return Plan(windows, evidence)
+
+
+register(SharedIdentifier())

@@ -1,0 +1,427 @@
+"""Rolling windows over event time, shared by the windowed primitives.
+
+The window convention (every windowed kind keeps it)
+----------------------------------------------------
+The window of length ``w`` ending at a transfer at time ``t`` holds the transfers of the same
+focus with ``t - w < ts <= t``: open at the start, closed at the end (polars ``closed="right"``).
+Every transfer with the same timestamp as ``t`` is inside, whatever its order, so a window is a
+function of ``(focus, t)`` only and the windows of tied transfers are identical. With date-only
+data (every ``ts`` at midnight) a ``7d`` window therefore covers seven calendar days: the end day
+and the six before it. Durations are exact (``1d`` = 24 h; timestamps are UTC).
+
+A windows frame (see :mod:`.base`) has one row per distinct ``(focus, end)``: ``end`` is the
+window's end (the transfer time it was computed at), ``start`` the earliest transfer time in it.
+
+The building blocks
+-------------------
+:func:`focus_frame`
+    picks the focus (the account or party the windows belong to) and the counterparty of each
+    transfer, for inflows (``side="in"``: focus = receiver), outflows (``"out"``: focus =
+    sender) or both, drops rows without a focus and sorts by ``focus, ts, tx_id, source``.
+:func:`rolling_by_focus`
+    rolling aggregates per focus, one row per ``(focus, end)``; distinct counts through its
+    ``distinct=`` argument (:func:`rolling_distinct`, O(n log n) even for a busy focus).
+:func:`evidence_frame`
+    the evidence rows of :mod:`.base` from a focus frame.
+:func:`distinct`, :func:`count`, :func:`total`
+    the aggregate expressions used everywhere (nulls are not a distinct value).
+:func:`param`, :func:`as_duration`, :func:`param_error`, :func:`fmt_number`, :func:`fmt_count`
+    parameters with their defaults (durations as timedelta, given as text or timedelta), the
+    FI113 error of a parameter the primitive rejects, numbers in explanations.
+
+>>> from datetime import datetime, timedelta, timezone
+>>> day = lambda d: datetime(2024, 1, d, tzinfo=timezone.utc)
+>>> lf = pl.LazyFrame({
+...     "tx_id": ["1", "2", "3", "4"], "ts": [day(1), day(1), day(3), day(8)],
+...     "src_account": ["x", "y", "x", "y"], "dst_account": ["A", "A", "A", "A"],
+...     "amount_base": [1.0, 2.0, 3.0, 4.0], "source": "bank",
+... })
+>>> frame = focus_frame(lf, "in", "account")
+>>> w = rolling_by_focus(frame, timedelta(days=7), {"n": count()}, distinct={"senders": COUNTERPARTY})
+>>> [(r[0].day, r[1], r[2]) for r in w.select("end", "n", "senders").collect().rows()]
+[(1, 2, 2), (3, 3, 2), (8, 2, 2)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+
+from finintel.errors import ConfigError
+from finintel.schema import TRANSFERS, UTC_TS
+from finintel.typology.primitives.base import GROUP_BY, ParamSpec
+from finintel.yamlpos import parse_duration
+
+__all__ = [
+    "COUNTERPARTY",
+    "COUNTERPARTY_ACCOUNT",
+    "DIRECTION",
+    "END",
+    "FOCUS",
+    "FOCUS_ACCOUNT",
+    "FOCUS_FRAME",
+    "ORDER",
+    "ROLE",
+    "SIDES",
+    "START",
+    "as_duration",
+    "count",
+    "distinct",
+    "evidence_frame",
+    "fmt_count",
+    "fmt_number",
+    "focus_frame",
+    "param",
+    "param_error",
+    "polars_duration",
+    "rolling_by_focus",
+    "rolling_distinct",
+    "rows_with_windows",
+    "total",
+]
+
+FOCUS = "focus"
+START = "start"
+END = "end"
+#: The other side of the transfer, as seen from the focus: its party (falling back to its
+#: account when the party is null) when grouping by party, its account otherwise.
+COUNTERPARTY = "counterparty"
+#: The focus's own account and the counterparty's account (always accounts).
+FOCUS_ACCOUNT = "focus_account"
+COUNTERPARTY_ACCOUNT = "counterparty_account"
+#: ``"in"`` (money arrives at the focus) or ``"out"`` (money leaves the focus).
+DIRECTION = "direction"
+#: The counterparty's role: ``"sender"`` for inflows, ``"receiver"`` for outflows.
+ROLE = "role"
+
+SIDES = ("in", "out", "both")
+
+#: Columns :func:`focus_frame` adds to the canonical transfer columns, with their types. The
+#: counterparty's and the focus's country and agent are there too, so that a kind (or a measure
+#: of ``aggregate``) can say ``distinct(counterparty_country)`` whatever the side.
+FOCUS_FRAME: dict[str, pl.DataType] = {
+    FOCUS: pl.String(),
+    COUNTERPARTY: pl.String(),
+    FOCUS_ACCOUNT: pl.String(),
+    COUNTERPARTY_ACCOUNT: pl.String(),
+    "focus_country": pl.String(),
+    "counterparty_country": pl.String(),
+    "focus_agent": pl.String(),
+    "counterparty_agent": pl.String(),
+    DIRECTION: pl.String(),
+    ROLE: pl.String(),
+}
+
+#: Sort order that makes every result deterministic (``tx_id`` is unique within ``source``).
+ORDER = (FOCUS, "ts", "tx_id", "source")
+
+#: The rule model's code for "a parameter the primitive itself rejects".
+_PARAM_CODE = "FI113"
+
+
+# parameters ---------------------------------------------------------------------------------
+
+
+def param_error(kind: str, name: str, message: str) -> ConfigError:
+    """A parameter problem found by a primitive (the rule loader adds the position)."""
+    return ConfigError(_PARAM_CODE, f"{kind}: parameter {name!r} {message}")
+
+
+def as_duration(value: Any, kind: str = "", name: str = "") -> timedelta:
+    """A duration parameter as a timedelta: a timedelta, text like ``"7d"`` or seconds.
+
+    >>> as_duration("2d4h")
+    datetime.timedelta(days=2, seconds=14400)
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise param_error(kind, name, f"expects a duration like '7d', got {value!r}")
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            pass
+    raise param_error(kind, name, f"expects a duration like '7d', got {value!r}")
+
+
+def param(
+    params: Mapping[str, Any], specs: Mapping[str, ParamSpec], name: str, kind: str = ""
+) -> Any:
+    """The value of a parameter, its default when absent or null; durations as timedelta.
+
+    Raises a :class:`ConfigError` for a missing required parameter.
+    """
+    spec = specs[name]
+    value = params.get(name)
+    if value is None:
+        if spec.required:
+            raise param_error(kind, name, "is required")
+        value = spec.default
+    if value is not None and spec.type == "duration":
+        return as_duration(value, kind, name)
+    return value
+
+
+def polars_duration(delta: timedelta) -> str:
+    """An exact polars duration string (microseconds: no calendar or time-zone arithmetic).
+
+    >>> polars_duration(timedelta(days=1))
+    '86400000000us'
+    """
+    us = delta // timedelta(microseconds=1)
+    return f"{us}us"
+
+
+def fmt_number(value: float | int | None) -> str:
+    """A metric or threshold for explanations: thousands separators, at most 2 decimals.
+
+    >>> fmt_number(12400), fmt_number(0.8), fmt_number(1.256), fmt_number(None)
+    ('12,400', '0.8', '1.26', '?')
+    """
+    if value is None:
+        return "?"
+    x = float(value)
+    if math.isnan(x):
+        return "?"
+    if x.is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def fmt_count(value: float | int | None, singular: str, plural: str | None = None) -> str:
+    """A count with its noun: ``"1 transfer"``, ``"3 transfers"``, ``"? transfers"``."""
+    word = singular if value == 1 else (plural or singular + "s")
+    return f"{fmt_number(value)} {word}"
+
+
+# frames -------------------------------------------------------------------------------------
+
+
+def _keys(group_by: str) -> tuple[str, str]:
+    if group_by not in GROUP_BY:
+        raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
+    return ("account", "party") if group_by == "account" else ("party", "party")
+
+
+def _side(transfers: pl.LazyFrame, side: str, group_by: str) -> pl.LazyFrame:
+    me, other = ("dst", "src") if side == "in" else ("src", "dst")
+    names = transfers.collect_schema().names()
+
+    def col(name: str) -> pl.Expr:
+        if name in names:
+            return pl.col(name)
+        return pl.lit(None, dtype=TRANSFERS.get(name, pl.String()))
+
+    if group_by == "account":
+        focus = col(f"{me}_account")
+        cp = col(f"{other}_account")
+    else:
+        _keys(group_by)
+        focus = col(f"{me}_party")
+        cp = pl.coalesce(col(f"{other}_party"), col(f"{other}_account"))
+    return transfers.with_columns(
+        focus.cast(pl.String).alias(FOCUS),
+        cp.cast(pl.String).alias(COUNTERPARTY),
+        col(f"{me}_account").cast(pl.String).alias(FOCUS_ACCOUNT),
+        col(f"{other}_account").cast(pl.String).alias(COUNTERPARTY_ACCOUNT),
+        col(f"{me}_country").cast(pl.String).alias("focus_country"),
+        col(f"{other}_country").cast(pl.String).alias("counterparty_country"),
+        col(f"{me}_agent").cast(pl.String).alias("focus_agent"),
+        col(f"{other}_agent").cast(pl.String).alias("counterparty_agent"),
+        pl.lit(side, dtype=pl.String).alias(DIRECTION),
+        pl.lit("sender" if side == "in" else "receiver", dtype=pl.String).alias(ROLE),
+    ).filter(pl.col(FOCUS).is_not_null())
+
+
+def focus_frame(transfers: pl.LazyFrame, side: str, group_by: str) -> pl.LazyFrame:
+    """Transfers as seen from their focus, with the :data:`FOCUS_FRAME` columns added.
+
+    ``side="in"``: focus = receiver (dst), counterparty = sender; ``"out"``: focus = sender,
+    counterparty = receiver; ``"both"``: each transfer once per side. A transfer whose two
+    sides are the same focus (an account paying itself, two accounts of one party) is kept once
+    for ``"both"``, as an outflow. ``group_by`` is ``"account"`` or ``"party"``. Rows without a
+    focus are dropped; optional canonical columns that are missing are taken as null. Sorted by
+    ``focus, ts, tx_id, source``.
+    """
+    _keys(group_by)
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
+    if "source" not in transfers.collect_schema().names():
+        transfers = transfers.with_columns(pl.lit(None, dtype=pl.String).alias("source"))
+    if side == "both":
+        out = _side(transfers, "out", group_by)
+        inflow = _side(transfers, "in", group_by).filter(
+            pl.col(COUNTERPARTY).is_null() | (pl.col(COUNTERPARTY) != pl.col(FOCUS))
+        )
+        frame = pl.concat([out, inflow], how="vertical_relaxed")
+    else:
+        frame = _side(transfers, side, group_by)
+    return frame.sort(*ORDER, nulls_last=True, maintain_order=True)
+
+
+def count() -> pl.Expr:
+    """Transfers in the window (Int64)."""
+    return pl.len().cast(pl.Int64)
+
+
+def total(column: str = "amount_base") -> pl.Expr:
+    """Sum of ``column`` in the window (Float64; 0 for no rows)."""
+    return pl.col(column).sum().cast(pl.Float64)
+
+
+def distinct(column: str) -> pl.Expr:
+    """Distinct non-null values of ``column`` in the window (Int64), as an aggregation.
+
+    Costs O(rows in the window) per window: fine for short windows, quadratic for a busy
+    focus; ``rolling_by_focus(..., distinct={name: column})`` gives the same numbers in
+    O(n log n)."""
+    return pl.col(column).drop_nulls().n_unique().cast(pl.Int64)
+
+
+def rolling_by_focus(
+    frame: pl.LazyFrame,
+    window: timedelta,
+    aggs: Mapping[str, pl.Expr] | Sequence[pl.Expr],
+    *,
+    offset: timedelta | None = None,
+    index: str = "ts",
+    distinct: Mapping[str, str] | None = None,
+) -> pl.LazyFrame:
+    """Rolling aggregates per focus: one row per distinct ``(focus, end)``.
+
+    For each row of ``frame`` (which needs ``focus`` and ``index``) the window is
+    ``(t - window, t]`` with ``t`` its ``index`` value; with ``offset`` (a negative duration)
+    it is ``(t + offset, t + offset + window]`` instead, e.g. ``offset=-(w + h)`` with
+    ``window=h`` gives the ``h`` before the window of length ``w`` ending at ``t``.
+    The result has ``focus``, ``end`` (= ``t``), ``start`` (earliest ``index`` in the window,
+    null for an empty offset window), the ``aggs`` (a mapping gives their names), then one
+    Int64 column per entry ``name: column`` of ``distinct``: the distinct non-null values of
+    ``column`` in the window. Sorted by ``focus, end``. Tied rows give identical windows, so
+    one of them is kept.
+
+    Prefer ``distinct=`` to a :func:`distinct` aggregation: it is computed by
+    :func:`rolling_distinct` in O(n log n), where a distinct count over each window's rows
+    costs O(rows in the window) per window — quadratic for a busy focus.
+    """
+    named = [e.alias(n) for n, e in aggs.items()] if isinstance(aggs, Mapping) else list(aggs)
+    kw: dict[str, Any] = {}
+    if offset is not None:
+        kw["offset"] = _signed(offset)
+    out = (
+        frame.sort(FOCUS, index, maintain_order=True)
+        .rolling(
+            index_column=index,
+            period=polars_duration(window),
+            closed="right",
+            group_by=FOCUS,
+            **kw,
+        )
+        .agg(pl.col(index).min().alias(START), *named)
+        .unique(subset=[FOCUS, index], keep="first", maintain_order=True)
+        .rename({index: END})
+        .select(FOCUS, START, END, *_names(named))
+        .with_columns(pl.col(START).cast(UTC_TS), pl.col(END).cast(UTC_TS))
+    )
+    shift = timedelta(0) if offset is None else offset + window
+    for name, column in (distinct or {}).items():
+        counts = rolling_distinct(frame, window, column, name, index=index, shift=shift)
+        out = out.join(counts, on=[FOCUS, END], how="left", maintain_order="left")
+        out = out.with_columns(pl.col(name).fill_null(0))
+    return out
+
+
+def _signed(delta: timedelta) -> str:
+    return ("-" if delta < timedelta(0) else "") + polars_duration(abs(delta))
+
+
+def rolling_distinct(
+    frame: pl.LazyFrame,
+    window: timedelta,
+    column: str,
+    name: str,
+    *,
+    index: str = "ts",
+    shift: timedelta = timedelta(0),
+) -> pl.LazyFrame:
+    """Distinct non-null values of ``column`` in ``(q - window, q]``, ``q = t + shift``, for
+    every distinct ``(focus, t)`` of ``frame``: columns ``focus``, ``end`` (= ``t``), ``name``.
+
+    A value occurring at ``s`` is in the windows ending in ``[s, s + window)``; the occurrences
+    of one value whose intervals overlap are merged into runs, so the values present at ``q``
+    are ``#(runs started at or before q) − #(runs ended at or before q)``: one sort of start,
+    end and query events and a running sum, O(n log n) however busy the focus. (The events of
+    a focus add up to zero, so one running sum over all foci restarts at zero for each.)
+    """
+    t, v = pl.col("_t"), pl.col("_v")
+    same_focus = pl.col(FOCUS) == pl.col(FOCUS).shift(1)
+    new_run = ~(same_focus & (v == v.shift(1)) & ((t - t.shift(1)) < window)).fill_null(False)
+    runs = (
+        frame.select(FOCUS, pl.col(index).alias("_t"), pl.col(column).alias("_v"))
+        .drop_nulls("_v")
+        .unique()
+        .sort(FOCUS, "_v", "_t")
+        .with_columns(new_run.cum_sum().alias("_run"))
+        .group_by("_run")
+        .agg(pl.col(FOCUS).first(), t.min().alias("_a"), (t.max() + window).alias("_b"))
+    )
+    delta = pl.lit(1, dtype=pl.Int64)
+    starts = runs.select(FOCUS, pl.col("_a").alias("_t"), delta.alias("_d"))
+    ends = runs.select(FOCUS, pl.col("_b").alias("_t"), (-delta).alias("_d"))
+    queries = (
+        frame.select(FOCUS, pl.col(index).alias(END))
+        .unique()
+        .select(FOCUS, END, (pl.col(END) + shift).alias("_t"), (delta * 0).alias("_d"))
+    )
+    return (
+        pl.concat([starts, ends, queries], how="diagonal")
+        .with_columns(pl.col(END).is_not_null().alias("_query"))
+        # at equal times the start/end events come first: a run ending at q is not in (…, q]
+        .sort(FOCUS, "_t", "_query")
+        .with_columns(pl.col("_d").cum_sum().alias(name))
+        .filter(pl.col("_query"))
+        .select(FOCUS, pl.col(END).cast(UTC_TS), pl.col(name).cast(pl.Int64))
+    )
+
+
+def _names(exprs: Sequence[pl.Expr]) -> list[str]:
+    return [e.meta.output_name() for e in exprs]
+
+
+def rows_with_windows(frame: pl.LazyFrame, windows: pl.LazyFrame) -> pl.LazyFrame:
+    """Each row of ``frame`` with the metrics of the window ending at it (joined on focus, ts)."""
+    w = windows.drop(START).rename({END: "ts"})
+    return frame.join(w, on=[FOCUS, "ts"], how="left", maintain_order="left")
+
+
+def evidence_frame(frame: pl.LazyFrame, group_by: str, focus_role: str) -> pl.LazyFrame:
+    """Evidence rows (see :mod:`.base`) from a focus frame.
+
+    One row per transfer naming the counterparty's account with its role (``sender`` or
+    ``receiver``); when grouping by party, a second row names the focus's own account with
+    ``focus_role`` (an account-focused alert gets its focus from the engine).
+    """
+    cols = (FOCUS, "ts", "tx_id", "source")
+    cp = frame.select(
+        *cols,
+        pl.col(COUNTERPARTY_ACCOUNT).alias("account"),
+        pl.col(ROLE).alias("role"),
+        pl.col("amount_base").cast(pl.Float64),
+    )
+    if group_by == "account":
+        return cp
+    own = frame.select(
+        *cols,
+        pl.col(FOCUS_ACCOUNT).alias("account"),
+        pl.lit(focus_role, dtype=pl.String).alias("role"),
+        pl.col("amount_base").cast(pl.Float64),
+    )
+    return pl.concat([cp, own]).sort(
+        *ORDER, "role", "account", nulls_last=True, maintain_order=True
+    )
