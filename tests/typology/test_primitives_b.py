@@ -133,6 +133,18 @@ def test_pass_through_basic_metrics_evidence_and_explanation() -> None:
     )
 
 
+def test_pass_through_max_ratio_skips_accounts_paying_out_far_more() -> None:
+    # a busy account: 1,000 in, then one 5,000 payment out an hour later
+    rows = [tx("i", T0, "X", "B", 1000.0), tx("o", T0 + H, "B", "Y", 5000.0)]
+    w, _ = run(PT, rows)
+    assert w.select("ratio").rows() == [(1.0,)]  # capped: counts without max_ratio
+    w, _ = run(PT, rows, {"max_ratio": 1.1})
+    assert w.height == 0
+    # 1,050 out of 1,000 in (a fee paid on top) stays within max_ratio 1.1
+    w, _ = run(PT, [tx("i", T0, "X", "M", 1000.0), tx("o", T0 + H, "M", "Y", 1050.0)], {"max_ratio": 1.1})
+    assert w.select("out_amount", "count").rows() == [(1050.0, 1)]
+
+
 def test_pass_through_equal_timestamps_count_as_in_order() -> None:
     rows = [tx("i", T0, "X", "M", 100.0), tx("o", T0, "M", "Y", 100.0)]
     w, _ = run(PT, rows)

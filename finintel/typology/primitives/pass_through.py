@@ -16,6 +16,9 @@ Definition (exact, and what the reference in ``tests/typology/reference_b.py`` c
   outflows from ``t`` up to it (all outflows at its timestamp included) are the evidence and
   their sum is the inflow's ``out_amount``: as it is up to ``(1 + fee_tolerance) * A`` (fees
   paid on top, FX slippage), capped at ``A`` when larger (the rest is other money).
+* With ``max_ratio`` set, an inflow counts only when those outflows carry at most
+  ``max_ratio * A``: an account that pays out far more than it just received (a busy business)
+  is not passing this money on.
 * An outflow may serve several inflows (no FIFO "use-up"): two 1,000 EUR inflows an hour apart
   followed by one 1,000 EUR outflow are two pass-throughs. This is the simple, exact definition;
   it over-counts rapidly repeated inflows (worth knowing when setting ``min_count``).
@@ -123,6 +126,13 @@ class PassThrough:
             "30d",
             doc="rolling window in which min_count pass-throughs are counted",
             minimum=1,
+        ),
+        "max_ratio": ParamSpec(
+            "number",
+            None,
+            doc="if set, an inflow counts only when the outflows that complete it carry at most "
+            "this multiple of it (a busy account paying out far more is not passing this money on)",
+            minimum=0,
         ),
     }
 
@@ -246,6 +256,8 @@ class PassThrough:
             )
         )
         raw = pl.col("_done_cum") - pl.col("_before")
+        if p.max_ratio is not None:
+            done = done.filter(raw.cast(pl.Float64) <= pl.col("_cents").cast(pl.Float64) * p.max_ratio)
         capped = (
             pl.when(
                 raw.cast(pl.Float64) <= pl.col("_cents").cast(pl.Float64) * (1 + p.fee_tolerance)
@@ -341,6 +353,8 @@ class _Params:
         self.min_amount = float(get("min_amount"))
         self.min_count = int(get("min_count"))
         self.window: timedelta = get("window")
+        ratio = get("max_ratio")
+        self.max_ratio: float | None = None if ratio is None else float(ratio)
 
 
 PASS_THROUGH = register(PassThrough())
