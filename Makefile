@@ -8,7 +8,7 @@ OUT ?= out
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint format bench fixtures clean
+.PHONY: help install run test lint format bench fixtures golden clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -22,9 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install finintel with its dev extra
 
 run: $(STAMP)  ## run the main job on the bundled demo drop into out/
-	rm -rf $(OUT)/store
-	$(BIN)/finintel ingest $(DEMO)/drop --store $(OUT)/store
-	@echo "results: $(OUT)/store (Delta tables transfers/, parties/, quarantine/, drops/)"
+	$(BIN)/finintel run $(DEMO)/drop --rules rules --out $(OUT)
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/pytest -q
@@ -43,6 +41,9 @@ bench: $(STAMP)  ## benchmark the engine on generated drops (bench/results/)
 
 fixtures: $(STAMP)  ## regenerate the committed demo drop and bad-input fixtures
 	$(BIN)/python fixtures/build.py
+
+golden: $(STAMP)  ## rewrite the expected-error headers of tests/typology/invalid on purpose
+	$(BIN)/python tests/typology/test_loader.py --regolden
 
 clean:  ## remove the virtualenv, caches and outputs
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

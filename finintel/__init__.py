@@ -53,8 +53,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from finintel.batch import RunSummary, run
     from finintel.backtest import evaluate
+    from finintel.batch import RunSummary, run
     from finintel.ingest.load import Dataset, IngestSummary, ingest_to_store, load, load_store
     from finintel.synth import generate
     from finintel.typology.engine import Alerts, detect

@@ -8,9 +8,22 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publishable(path: Path, directory: bool) -> None:
+    """Give a temp file/folder the permissions a normal create would (mkstemp uses 0600)."""
+    mode = (0o777 if directory else 0o666) & ~_umask()
+    path.chmod(mode | (stat.S_IXUSR if directory else 0))
 
 
 @contextlib.contextmanager
@@ -31,6 +44,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        _publishable(tmp, directory=False)
         tmp.replace(final)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -45,6 +59,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         yield tmp
+        _publishable(tmp, directory=True)
         if final.exists():
             old = final.with_name(f".{final.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -9,8 +9,9 @@ Per family, over the alerts whose ``family`` matches:
 * **alert level** — an alert is correct when its focus is a member of a true case of that family
   or its evidence shares a transaction with one; precision = correct alerts / alerts, recall =
   true cases hit by at least one correct alert / true cases;
-* **account level** — precision = flagged focus entities that are members of a true case /
-  flagged entities; recall = true cases with at least one member flagged as a focus / true cases.
+* **account level** — precision = flagged entities (an alert's focus; for an identifier focus,
+  such as a shared phone, the accounts of its parties) that are members of a true case / flagged
+  entities; recall = true cases with at least one member flagged / true cases.
 """
 
 from __future__ import annotations
@@ -105,18 +106,34 @@ def _read(path: str | Path, required: tuple[str, ...], what: str) -> pl.DataFram
     try:
         frame = pl.read_parquet(p)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise DataError("FI050", f"cannot read {what}: {str(exc).splitlines()[0]}", Location(str(p))) from None
+        raise DataError(
+            "FI050", f"cannot read {what}: {str(exc).splitlines()[0]}", Location(str(p))
+        ) from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise DataError("FI051", f"{what} file lacks column(s) {', '.join(missing)}", Location(str(p)))
+        raise DataError(
+            "FI051", f"{what} file lacks column(s) {', '.join(missing)}", Location(str(p))
+        )
     return frame
+
+
+def _flagged(alerts: pl.DataFrame) -> set[str]:
+    """The entities an alert flags: its focus, or its accounts when the focus is an identifier
+    (a shared phone or ID number flags the accounts of the parties using it)."""
+    if "focus_kind" not in alerts.columns or "accounts" not in alerts.columns:
+        return set(alerts["focus"].to_list())
+    by_id = alerts.filter(pl.col("focus_kind") == "identifier")
+    rest = alerts.filter(pl.col("focus_kind") != "identifier")
+    return set(rest["focus"].to_list()) | set(by_id["accounts"].explode().drop_nulls().to_list())
 
 
 def evaluate(truth: pl.DataFrame, alerts: pl.DataFrame) -> Evaluation:
     """Score ``alerts`` against ``truth`` per family (see the module docstring)."""
     if "near_miss" not in truth.columns:
         truth = truth.with_columns(pl.lit(False).alias("near_miss"))
-    families = sorted(set(truth["family"].unique().to_list()) | set(alerts["family"].unique().to_list()))
+    families = sorted(
+        set(truth["family"].unique().to_list()) | set(alerts["family"].unique().to_list())
+    )
     out = Evaluation()
     for fam in families:
         t = truth.filter(pl.col("family") == fam)
@@ -124,19 +141,32 @@ def evaluate(truth: pl.DataFrame, alerts: pl.DataFrame) -> Evaluation:
         near = t.filter(pl.col("near_miss"))
         a = alerts.filter(pl.col("family") == fam)
         member_case = real.select("entity", "case_id").unique()
-        tx_case = real.select("case_id", pl.col("tx_ids")).explode("tx_ids").rename({"tx_ids": "tx_id"}).unique()
+        tx_case = (
+            real.select("case_id", pl.col("tx_ids"))
+            .explode("tx_ids")
+            .rename({"tx_ids": "tx_id"})
+            .unique()
+        )
         # alert-level: focus membership or shared evidence
-        by_focus = a.select("alert_id", pl.col("focus").alias("entity")).join(member_case, on="entity").select("alert_id", "case_id")
+        by_focus = (
+            a.select("alert_id", pl.col("focus").alias("entity"))
+            .join(member_case, on="entity")
+            .select("alert_id", "case_id")
+        )
         by_tx = (
             a.select("alert_id", "tx_ids").explode("tx_ids").rename({"tx_ids": "tx_id"})
             .join(tx_case, on="tx_id").select("alert_id", "case_id")
         )  # fmt: skip
         hits = pl.concat([by_focus, by_tx]).unique()
-        flagged = set(a["focus"].to_list())
+        flagged = _flagged(a)
         real_members = set(real["entity"].to_list())
-        cases_by_account = member_case.filter(pl.col("entity").is_in(list(flagged)))["case_id"].n_unique()
+        cases_by_account = member_case.filter(pl.col("entity").is_in(list(flagged)))[
+            "case_id"
+        ].n_unique()
         near_members = near.select("case_id", "entity")
-        near_flagged = near_members.filter(pl.col("entity").is_in(list(flagged)))["case_id"].n_unique()
+        near_flagged = near_members.filter(pl.col("entity").is_in(list(flagged)))[
+            "case_id"
+        ].n_unique()
         out.families.append(
             FamilyScore(
                 family=fam,

@@ -95,7 +95,10 @@ def run(
     timings["rules"] = time.perf_counter() - t0
     out = Path(out_dir)
     if store is not None and Path(store).resolve().is_relative_to(out.resolve()):
-        raise UsageError("FI060", f"--store {store} must not be inside --out {out_dir} (the output folder is replaced)")
+        raise UsageError(
+            "FI060",
+            f"--store {store} must not be inside --out {out_dir} (the output folder is replaced)",
+        )
     t = time.perf_counter()
     kwargs: dict[str, Any] = {
         "profile": profile,
@@ -110,7 +113,9 @@ def run(
     if store is not None:
         ingested = finintel.ingest_to_store(paths, store, **kwargs)
         ds = finintel.load_store(store, base_currency=ingested.base_currency)
-        inputs = [f.to_dict() for f in ingested.files] + [{"file": s, "skipped": True} for s in ingested.skipped]
+        inputs = [f.to_dict() for f in ingested.files] + [
+            {"file": s, "skipped": True} for s in ingested.skipped
+        ]
         totals = ingested.totals()
         store_version: int | None = ingested.store_version
     else:
@@ -159,7 +164,9 @@ def run(
             },
             "alerts": alerts.table.to_dicts(),
         }
-        (tmp / "report.json").write_text(json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n")
+        (tmp / "report.json").write_text(
+            json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n"
+        )
     return RunSummary(
         run_id=run_id,
         out_dir=str(out),

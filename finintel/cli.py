@@ -200,10 +200,26 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
 
 @main.command("run")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--rules", "rules_paths", multiple=True, default=("rules",), show_default=True,
-              type=click.Path(), help="Rule folder(s) or files; repeatable.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (replaced as a whole).")
-@click.option("--store", type=click.Path(file_okay=False), help="Ingest into (and read from) this Delta store.")
+@click.option(
+    "--rules",
+    "rules_paths",
+    multiple=True,
+    default=("rules",),
+    show_default=True,
+    type=click.Path(),
+    help="Rule folder(s) or files; repeatable.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder (replaced as a whole).",
+)
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False),
+    help="Ingest into (and read from) this Delta store.",
+)
 @load_options
 @json_option
 @api_call
@@ -249,12 +265,22 @@ def run_command(
     click.echo(f"{summary.alerts} alert(s):")
     for typology, n in sorted(summary.alerts_by_typology.items()):
         click.echo(f"  {n:>6}  {typology}")
-    click.echo(f"results: {Path(out) / 'report.json'} (alerts.parquet, quarantine.parquet beside it)")
+    click.echo(
+        f"results: {Path(out) / 'report.json'} (alerts.parquet, quarantine.parquet beside it)"
+    )
 
 
 @main.command("eval")
-@click.option("--truth", required=True, type=click.Path(dir_okay=False), help="Ground truth (truth.parquet).")
-@click.option("--alerts", "alerts_path", required=True, type=click.Path(dir_okay=False), help="alerts.parquet of a run.")
+@click.option(
+    "--truth", required=True, type=click.Path(dir_okay=False), help="Ground truth (truth.parquet)."
+)
+@click.option(
+    "--alerts",
+    "alerts_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="alerts.parquet of a run.",
+)
 @json_option
 @api_call
 def eval_command(truth: str, alerts_path: str, as_json: bool) -> None:
@@ -275,7 +301,9 @@ def rules() -> None:
 
 @rules.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--fail-on-issues", is_flag=True, help="Also fail (exit 1) on warning-level lint issues.")
+@click.option(
+    "--fail-on-issues", is_flag=True, help="Also fail (exit 1) on warning-level lint issues."
+)
 @json_option
 @api_call
 def rules_check(paths: tuple[str, ...], fail_on_issues: bool, as_json: bool) -> None:
@@ -294,7 +322,9 @@ def rules_check(paths: tuple[str, ...], fail_on_issues: bool, as_json: bool) -> 
             click.echo(f"error: {e}", err=True)
         for i in issues:
             click.echo(f"{i}", err=True)
-        click.echo(f"{report.rules} rule(s) checked: {len(errors)} error(s), {len(issues)} issue(s)")
+        click.echo(
+            f"{report.rules} rule(s) checked: {len(errors)} error(s), {len(issues)} issue(s)"
+        )
     if failed:
         sys.exit(EXIT_FAILURE)
 
@@ -310,7 +340,14 @@ def rules_list(paths: tuple[str, ...], as_json: bool) -> None:
 
     ruleset = load_rules(list(paths) or [default_rules_dir()])
     rows = [
-        {"id": r.id, "version": r.version, "family": r.family, "kind": r.kind, "severity": r.severity, "title": r.title}
+        {
+            "id": r.id,
+            "version": r.version,
+            "family": r.family,
+            "kind": r.kind,
+            "severity": r.severity,
+            "title": r.title,
+        }
         for r in ruleset.rules
     ]
     if as_json:

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from finintel.backtest import evaluate, evaluate_files
 from finintel.cli import main
 from finintel.errors import DataError
-from finintel.backtest import evaluate, evaluate_files
 
 TRUTH = pl.DataFrame(
     {
@@ -50,7 +50,16 @@ def test_scores_per_family() -> None:
 def test_eval_cli_and_bad_files(tmp_path: Path) -> None:
     TRUTH.write_parquet(tmp_path / "truth.parquet")
     ALERTS.write_parquet(tmp_path / "alerts.parquet")
-    result = CliRunner().invoke(main, ["eval", "--truth", str(tmp_path / "truth.parquet"), "--alerts", str(tmp_path / "alerts.parquet")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--truth",
+            str(tmp_path / "truth.parquet"),
+            "--alerts",
+            str(tmp_path / "alerts.parquet"),
+        ],
+    )
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0].startswith("family")
     assert "fan_in" in result.stdout

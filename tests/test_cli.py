@@ -22,11 +22,18 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_ingest_json_summary_and_incremental_rerun(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    code, out, err = _run("ingest", str(PROFILES), str(BAD / "bad_amounts.parquet"), "--store", str(store), "--json")
+    code, out, err = _run(
+        "ingest", str(PROFILES), str(BAD / "bad_amounts.parquet"), "--store", str(store), "--json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["ok"] is True
-    assert data["totals"] == {"rows_in": 12, "rows_accepted": 8, "rows_duplicate": 0, "rows_quarantined": 4}
+    assert data["totals"] == {
+        "rows_in": 12,
+        "rows_accepted": 8,
+        "rows_duplicate": 0,
+        "rows_quarantined": 4,
+    }
     for f in data["files"]:
         assert f["rows_in"] == f["rows_accepted"] + f["rows_duplicate"] + f["rows_quarantined"]
     version = data["store_version"]
@@ -47,7 +54,9 @@ def test_ingest_human_output(tmp_path: Path) -> None:
 
 
 def test_strict_exit_code(tmp_path: Path) -> None:
-    code, _, err = _run("ingest", str(BAD / "bad_amounts.parquet"), "--store", str(tmp_path / "s"), "--strict")
+    code, _, err = _run(
+        "ingest", str(BAD / "bad_amounts.parquet"), "--store", str(tmp_path / "s"), "--strict"
+    )
     assert code == 1
     assert "FI009 --strict: 4 row(s) quarantined" in err
     # the quarantine was still recorded
@@ -62,7 +71,9 @@ def test_corrupt_file_is_named_and_no_traceback(tmp_path: Path) -> None:
 
 
 def test_errors_as_json(tmp_path: Path) -> None:
-    code, out, _ = _run("ingest", str(BAD / "misspelt_columns.parquet"), "--store", str(tmp_path / "s"), "--json")
+    code, out, _ = _run(
+        "ingest", str(BAD / "misspelt_columns.parquet"), "--store", str(tmp_path / "s"), "--json"
+    )
     assert code == 1
     data = json.loads(out)
     assert data["ok"] is False
@@ -73,9 +84,13 @@ def test_errors_as_json(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     code, _, err = _run("ingest", str(BAD / "good.parquet"))
     assert code == 2 and "Missing option '--store'" in err
-    code, _, err = _run("ingest", str(BAD / "good.parquet"), "--store", str(tmp_path / "s"), "--profile", "nope")
+    code, _, err = _run(
+        "ingest", str(BAD / "good.parquet"), "--store", str(tmp_path / "s"), "--profile", "nope"
+    )
     assert code == 2 and "FI007 unknown profile 'nope'" in err
-    code, _, err = _run("ingest", str(BAD / "good.parquet"), "--store", str(tmp_path / "s"), "--timezone", "Mars/X")
+    code, _, err = _run(
+        "ingest", str(BAD / "good.parquet"), "--store", str(tmp_path / "s"), "--timezone", "Mars/X"
+    )
     assert code == 2 and "unknown time zone 'Mars/X'" in err
 
 

@@ -10,20 +10,30 @@ import pytest
 
 from finintel.atomic import atomic_dir, atomic_path
 from finintel.errors import ConfigError
-from finintel.schema import PARTIES_INPUT, TRANSFERS_INPUT, check_schema, conform, TRANSFERS
+from finintel.schema import PARTIES_INPUT, TRANSFERS, TRANSFERS_INPUT, check_schema, conform
 from finintel.yamlpos import Reader, format_duration, load_text, parse_duration
 
 
 def test_schema_check_reports_every_mismatch() -> None:
-    found = {"tx_id": pl.String(), "ts": pl.Boolean(), "src_acount": pl.String(), "amount": pl.List(pl.Int64())}
+    found = {
+        "tx_id": pl.String(),
+        "ts": pl.Boolean(),
+        "src_acount": pl.String(),
+        "amount": pl.List(pl.Int64()),
+    }
     errors = check_schema(found, TRANSFERS_INPUT, "f.parquet")
     messages = [e.message for e in errors]
     assert [e.code for e in errors] == ["FI003", "FI003", "FI003", "FI004", "FI004"]
     assert messages[0].startswith("missing column 'src_account' (did you mean 'src_acount'?)")
     assert "missing column 'dst_account'" in messages[1]
     assert "missing column 'currency'" in messages[2]
-    assert messages[3] == "column 'ts' has type Boolean, expected a Datetime, Date or text timestamp"
-    assert messages[4] == "column 'amount' has type List(Int64), expected a number (or text holding one)"
+    assert (
+        messages[3] == "column 'ts' has type Boolean, expected a Datetime, Date or text timestamp"
+    )
+    assert (
+        messages[4]
+        == "column 'amount' has type List(Int64), expected a number (or text holding one)"
+    )
     assert all(e.location is not None and e.location.file == "f.parquet" for e in errors)
 
 
@@ -100,3 +110,18 @@ def test_atomic_dir_replaces_whole(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert sorted(p.name for p in target.iterdir()) == ["a"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_atomic_outputs_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

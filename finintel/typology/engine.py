@@ -57,7 +57,9 @@ def _transfers(data: Any) -> tuple[pl.LazyFrame, pl.LazyFrame | None, str]:
     return data.transfers, data.parties.lazy(), str(data.base_currency)
 
 
-def _scope(rule: Any, transfers: pl.LazyFrame, lists: Mapping[str, Sequence[object]]) -> pl.LazyFrame:
+def _scope(
+    rule: Any, transfers: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
+) -> pl.LazyFrame:
     scoped = transfers
     if rule.channels:
         scoped = scoped.filter(pl.col("channel").is_in(list(rule.channels)))
@@ -69,7 +71,9 @@ def _scope(rule: Any, transfers: pl.LazyFrame, lists: Mapping[str, Sequence[obje
     return scoped
 
 
-def _kept_windows(rule: Any, prim: Primitive, windows: pl.LazyFrame, lists: Mapping[str, Sequence[object]]) -> pl.LazyFrame:
+def _kept_windows(
+    rule: Any, prim: Primitive, windows: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
+) -> pl.LazyFrame:
     cond = prim.condition(rule.params)
     if rule.having is not None:
         line, col = rule.having_pos
@@ -86,11 +90,19 @@ def merge_periods(windows: pl.DataFrame, peak_metric: str | None) -> pl.DataFram
     with the largest ``peak_metric``; the latest one on ties).
     """
     if windows.height == 0:
-        return windows.select("focus", "start", "end", *[c for c in windows.columns if c not in ("focus", "start", "end")])
+        return windows.select(
+            "focus",
+            "start",
+            "end",
+            *[c for c in windows.columns if c not in ("focus", "start", "end")],
+        )
     w = windows.sort("focus", "start", "end")
     w = w.with_columns(pl.col("end").cum_max().shift(1).over("focus").alias("_prev_end"))
     w = w.with_columns(
-        (pl.col("_prev_end").is_null() | (pl.col("start") > pl.col("_prev_end"))).cum_sum().over("focus").alias("_period")
+        (pl.col("_prev_end").is_null() | (pl.col("start") > pl.col("_prev_end")))
+        .cum_sum()
+        .over("focus")
+        .alias("_period")
     )
     metric_cols = [c for c in windows.columns if c not in ("focus", "start", "end")]
     order = pl.col(peak_metric) if peak_metric else pl.col("end")
@@ -157,7 +169,11 @@ def _build(
                 pl.struct("account", "role").unique().alias("roles"),
                 pl.col("ts").min().alias("first_ts"),
                 pl.col("ts").max().alias("last_ts"),
-                pl.struct("source", "tx_id", "amount_base").unique().struct.field("amount_base").sum().alias("amount"),
+                pl.struct("source", "tx_id", "amount_base")
+                .unique()
+                .struct.field("amount_base")
+                .sum()
+                .alias("amount"),
             )
         )
         by_period = {(r["focus"], r["start"]): r for r in grouped.iter_rows(named=True)}
@@ -169,13 +185,19 @@ def _build(
         first, last = (ev["first_ts"], ev["last_ts"]) if ev else (p["start"], p["end"])
         amount = float(ev["amount"]) if ev else 0.0
         roles = sorted(
-            {(r["account"], r["role"]) for r in (ev["roles"] if ev else []) if r["account"] is not None}
+            {
+                (r["account"], r["role"])
+                for r in (ev["roles"] if ev else [])
+                if r["account"] is not None
+            }
         )
         focus_pair = (p["focus"], focus_role)
         if focus_kind == "account" and focus_pair not in roles:
             roles = sorted({*roles, focus_pair})
         accounts = sorted({a for a, _ in roles})
-        explanation = prim.explain({m: p[m] for m in metric_names}, rule.params, last - first, amount, currency)
+        explanation = prim.explain(
+            {m: p[m] for m in metric_names}, rule.params, last - first, amount, currency
+        )
         rows.append(
             {
                 "alert_id": alert_id(rule.id, p["focus"], p["start"]),
@@ -220,7 +242,9 @@ def detect(data: Any, rules: Any) -> Alerts:
     plans = []
     for rule in rules.rules:
         prim = REGISTRY[rule.kind]
-        ctx = RunContext(group_by=rule.group_by, base_currency=currency, lists=rules.lists, parties=parties)
+        ctx = RunContext(
+            group_by=rule.group_by, base_currency=currency, lists=rules.lists, parties=parties
+        )
         plan = prim.plan(_scope(rule, transfers, lists), rule.params, ctx)
         plans.append((rule, prim, plan))
     kept = pl.collect_all([_kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
@@ -229,8 +253,9 @@ def detect(data: Any, rules: Any) -> Alerts:
         th = prim.thresholds(rule.params)
         period_frames.append(merge_periods(windows, th[0].metric if th else None))
     evidence_plans = [
-        plan.evidence.join(periods.select("focus", "start", "end").lazy(), on="focus", how="inner")
-        .filter((pl.col("ts") >= pl.col("start")) & (pl.col("ts") <= pl.col("end")))
+        plan.evidence.join(
+            periods.select("focus", "start", "end").lazy(), on="focus", how="inner"
+        ).filter((pl.col("ts") >= pl.col("start")) & (pl.col("ts") <= pl.col("end")))
         for (_, _, plan), periods in zip(plans, period_frames, strict=True)
     ]
     evidence = pl.collect_all(evidence_plans) if evidence_plans else []
@@ -248,7 +273,10 @@ def detect(data: Any, rules: Any) -> Alerts:
             "severity": r.severity,
             "fingerprint": getattr(r, "fingerprint", None),
             "file": r.file,
-            "params": {k: _json_value(v) if not isinstance(v, Mapping) else dict(v) for k, v in r.params.items()},
+            "params": {
+                k: _json_value(v) if not isinstance(v, Mapping) else dict(v)
+                for k, v in r.params.items()
+            },
         }
         for r in rules.rules
     ]

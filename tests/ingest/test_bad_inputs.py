@@ -27,7 +27,13 @@ def _balanced(ds: finintel.Dataset) -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("amount_as_text.parquet", {1: ("bad_type", "amount 'twelve' is not a number"), 2: ("missing", "amount is missing")}),
+        (
+            "amount_as_text.parquet",
+            {
+                1: ("bad_type", "amount 'twelve' is not a number"),
+                2: ("missing", "amount is missing"),
+            },
+        ),
         (
             "bad_amounts.parquet",
             {
@@ -41,23 +47,40 @@ def _balanced(ds: finintel.Dataset) -> None:
             "bad_timestamps.parquet",
             {
                 1: ("bad_timestamp", "timestamp 'yesterday' cannot be read as a time in zone UTC"),
-                2: ("timestamp_out_of_range", "timestamp 1899-12-31T00:00:00Z is outside 1990-01-01 .. "),
-                3: ("timestamp_out_of_range", "timestamp 2999-01-01T00:00:00Z is outside 1990-01-01 .. "),
+                2: (
+                    "timestamp_out_of_range",
+                    "timestamp 1899-12-31T00:00:00Z is outside 1990-01-01 .. ",
+                ),
+                3: (
+                    "timestamp_out_of_range",
+                    "timestamp 2999-01-01T00:00:00Z is outside 1990-01-01 .. ",
+                ),
                 4: ("bad_timestamp", "timestamp '2025-13-01T00:00:00Z' cannot be read"),
             },
         ),
         (
             "bad_codes.parquet",
             {
-                1: ("unknown_currency", "currency 'EURO' is not an ISO 4217 code; dst_country 'XX' is not an ISO 3166-1 alpha-2 code"),
+                1: (
+                    "unknown_currency",
+                    "currency 'EURO' is not an ISO 4217 code; dst_country 'XX' is not an ISO 3166-1 alpha-2 code",
+                ),
                 2: ("no_fx_rate", "no EUR rate for XAU on or up to 10 days before 2025-03-01"),
             },
         ),
-        ("missing_values.parquet", {1: ("missing", "src_account is missing"), 2: ("missing", "tx_id is missing")}),
-        ("mto_status.parquet", {2: ("bad_status", "status 'LOST' is not one of CANCELLED, PAID, PENDING, REFUNDED")}),
+        (
+            "missing_values.parquet",
+            {1: ("missing", "src_account is missing"), 2: ("missing", "tx_id is missing")},
+        ),
+        (
+            "mto_status.parquet",
+            {2: ("bad_status", "status 'LOST' is not one of CANCELLED, PAID, PENDING, REFUNDED")},
+        ),
     ],
 )
-def test_bad_rows_are_quarantined_with_reason(name: str, expected: dict[int, tuple[str, str]]) -> None:
+def test_bad_rows_are_quarantined_with_reason(
+    name: str, expected: dict[int, tuple[str, str]]
+) -> None:
     ds = _load(name)
     _balanced(ds)
     got = {r["row"]: (r["reason"], r["message"]) for r in ds.quarantine.iter_rows(named=True)}
@@ -81,9 +104,21 @@ def test_original_values_kept_as_text() -> None:
 @pytest.mark.parametrize(
     ("name", "code", "text"),
     [
-        ("corrupt.parquet", "FI002", "cannot read Parquet file (corrupt, truncated or not Parquet)"),
-        ("truncated.parquet", "FI002", "cannot read Parquet file (corrupt, truncated or not Parquet)"),
-        ("wrong_column_type.parquet", "FI004", "column 'ts' has type Boolean, expected a Datetime, Date or text timestamp"),
+        (
+            "corrupt.parquet",
+            "FI002",
+            "cannot read Parquet file (corrupt, truncated or not Parquet)",
+        ),
+        (
+            "truncated.parquet",
+            "FI002",
+            "cannot read Parquet file (corrupt, truncated or not Parquet)",
+        ),
+        (
+            "wrong_column_type.parquet",
+            "FI004",
+            "column 'ts' has type Boolean, expected a Datetime, Date or text timestamp",
+        ),
         ("naive_timestamps.parquet", "FI006", "2 timestamp(s) have no time zone"),
     ],
 )
@@ -125,11 +160,18 @@ def test_duplicates_within_a_file() -> None:
 
 
 def test_duplicates_across_files_of_one_source() -> None:
-    ds = finintel.load([BAD / "duplicates.parquet", BAD / "duplicates_again.parquet"], source="bank-x")
+    ds = finintel.load(
+        [BAD / "duplicates.parquet", BAD / "duplicates_again.parquet"], source="bank-x"
+    )
     _balanced(ds)
     second = ds.files[1]
     # t0 is an exact copy of a stored row; t1 has other content than the stored t1
-    assert (second.rows_in, second.rows_accepted, second.rows_duplicate, second.rows_quarantined) == (2, 0, 1, 1)
+    assert (
+        second.rows_in,
+        second.rows_accepted,
+        second.rows_duplicate,
+        second.rows_quarantined,
+    ) == (2, 0, 1, 1)
     conflict = ds.quarantine.filter(pl.col("file") == str(BAD / "duplicates_again.parquet"))
     assert conflict["reason"].to_list() == ["conflicting_duplicate"]
     assert "555.0" in conflict["message"][0]

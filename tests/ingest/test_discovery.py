@@ -36,11 +36,18 @@ def test_folder_with_hive_partitions_and_parties(tmp_path: Path) -> None:
     ).write_parquet(tmp_path / "drop" / "parties.parquet")  # fmt: skip
     ds = finintel.load(tmp_path / "drop", source="agency-1")
     assert ds.records.height == 6
-    kinds = {Path(f.file).name if "region" not in f.file else f.file.split("region=")[1][:5]: f.kind for f in ds.files}
+    kinds = {
+        Path(f.file).name if "region" not in f.file else f.file.split("region=")[1][:5]: f.kind
+        for f in ds.files
+    }
     assert kinds == {"north": "transfers", "south": "transfers", "parties.parquet": "parties"}
     parties_file = next(f for f in ds.files if f.kind == "parties")
     # Bob's birth date is not a date: quarantined (twice), nothing lost
-    assert (parties_file.rows_in, parties_file.rows_accepted, parties_file.rows_quarantined) == (3, 1, 2)
+    assert (parties_file.rows_in, parties_file.rows_accepted, parties_file.rows_quarantined) == (
+        3,
+        1,
+        2,
+    )
     assert ds.parties["name"].to_list() == ["Ann"]
 
 

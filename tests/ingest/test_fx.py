@@ -16,7 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _frame(rows: list[tuple[datetime, float, str]]) -> pl.LazyFrame:
     return pl.LazyFrame(
-        {"i": list(range(len(rows))), "ts": [r[0] for r in rows], "amount": [r[1] for r in rows], "currency": [r[2] for r in rows]}
+        {
+            "i": list(range(len(rows))),
+            "ts": [r[0] for r in rows],
+            "amount": [r[1] for r in rows],
+            "currency": [r[2] for r in rows],
+        }
     )
 
 
@@ -31,7 +36,9 @@ def test_ecb_history_is_read_whole() -> None:
 
 def test_as_of_join_uses_latest_rate_on_or_before_the_day() -> None:
     # 2024-01-06 is a Saturday: Friday's rate (2024-01-05: 1.0921) applies
-    out = to_base(_frame([(datetime(2024, 1, 6, 12, tzinfo=UTC), 1092.1, "USD")]), fx_table()).collect()
+    out = to_base(
+        _frame([(datetime(2024, 1, 6, 12, tzinfo=UTC), 1092.1, "USD")]), fx_table()
+    ).collect()
     assert out["fx_date"].item() == date(2024, 1, 5)
     assert out["amount_base"].item() == pytest.approx(1000.0)
 
@@ -50,17 +57,30 @@ def test_stale_or_missing_rates_give_null_never_a_guess() -> None:
 
 def test_user_table_adds_and_overrides(tmp_path: Path) -> None:
     table = tmp_path / "fx.csv"
-    table.write_text("# central bank of Libya, illustrative\ndate,currency,rate\n2024-01-01,LYD,5.30\n2024-01-05,USD,2.0\n")
+    table.write_text(
+        "# central bank of Libya, illustrative\ndate,currency,rate\n2024-01-01,LYD,5.30\n2024-01-05,USD,2.0\n"
+    )
     rates = fx_table([table])
-    out = to_base(
-        _frame([(datetime(2024, 1, 3, tzinfo=UTC), 53.0, "LYD"), (datetime(2024, 1, 5, tzinfo=UTC), 10.0, "USD")]),
-        rates,
-    ).sort("i").collect()
+    out = (
+        to_base(
+            _frame(
+                [
+                    (datetime(2024, 1, 3, tzinfo=UTC), 53.0, "LYD"),
+                    (datetime(2024, 1, 5, tzinfo=UTC), 10.0, "USD"),
+                ]
+            ),
+            rates,
+        )
+        .sort("i")
+        .collect()
+    )
     assert out["amount_base"].to_list() == pytest.approx([10.0, 5.0])
 
 
 def test_base_currency_other_than_eur() -> None:
-    out = to_base(_frame([(datetime(2024, 1, 2, tzinfo=UTC), 100.0, "EUR")]), fx_table(), "USD").collect()
+    out = to_base(
+        _frame([(datetime(2024, 1, 2, tzinfo=UTC), 100.0, "EUR")]), fx_table(), "USD"
+    ).collect()
     assert out["amount_base"].item() == pytest.approx(109.56)
 
 

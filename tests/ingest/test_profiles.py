@@ -79,7 +79,9 @@ def test_mto_parties_from_order_details() -> None:
 
 
 def test_source_override_and_forced_profile() -> None:
-    ds = finintel.load(PROFILES / "bank_transfer.parquet", profile="bank-transfer", source="Bank A / drop 7")
+    ds = finintel.load(
+        PROFILES / "bank_transfer.parquet", profile="bank-transfer", source="Bank A / drop 7"
+    )
     assert set(ds.records["source"]) == {"Bank A / drop 7"}
 
 

@@ -9,11 +9,15 @@ The definitions are those of the modules' docstrings, spelled out loop by loop.
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import polars as pl
+
+from finintel.identifiers import _parse as _parse_phone
+from finintel.names import name_key
 
 Row = Mapping[str, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,7 +58,7 @@ def pass_through(
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(windows, evidence) of ``pass_through``.
 
-    windows: (focus, start, end, in_amount, out_amount, ratio, delay, count)
+    windows: (focus, start, end, in_amount, out_amount, ratio, delay, count, inflows, pass_share)
     evidence: (focus, tx_id, account, role)
     """
     rows = [r for r in rows if r["amount_base"] is not None]
@@ -96,6 +100,7 @@ def pass_through(
         inside_hits = [h for h in hits if h[0] == focus and t - window < h[1]["ts"] <= t]
         in_amount = sum(h[3] for h in inside_hits)
         out_amount = sum(h[4] for h in inside_hits)
+        all_in = sum(1 for r in inflows[focus] if t - window < r["ts"] <= t)
         windows.add(
             (
                 focus,
@@ -106,6 +111,8 @@ def pass_through(
                 r6(out_amount / in_amount),
                 r6(max(h[5] for h in inside_hits)),
                 len(inside_hits),
+                all_in,
+                r6(len(inside_hits) / all_in),
             )
         )
     evidence = set()
@@ -242,9 +249,10 @@ def agent_concentration(
 
 
 def norm_name(name: str | None) -> str | None:
+    """Names compare by finintel.names.name_key (tested on its own in tests/test_names.py)."""
     if name is None:
         return None
-    out = " ".join(name.casefold().split())
+    out = pl.select(name_key(pl.lit(name, dtype=pl.String))).item()
     return out or None
 
 
@@ -253,11 +261,11 @@ def norm_key(ident: str, party: Row) -> str | None:
     if value is None:
         return None
     if ident == "phone":
-        s = value.strip()
-        digits = re.sub(r"[^0-9]", "", s)
-        if not digits:
+        # E.164 via phonenumbers (tested on its own in tests/test_names.py)
+        parsed = _parse_phone(value, party.get("country"))
+        if parsed is None:
             return None
-        out = ("+" if s.startswith("+") else "") + digits
+        out = parsed
     elif ident == "id_number":
         out = "".join(c for c in value.upper() if c.isalnum())
         if not out:
@@ -270,6 +278,41 @@ def norm_key(ident: str, party: Row) -> str | None:
     else:
         out = " ".join(value.lower().split())
     return f"{ident}:{out}" if out else None
+
+
+def _name_groups(names: set[str]) -> int:
+    """Groups of names linked by an equal part, a part that is a prefix of another, or equal
+    concatenations (plain union-find)."""
+    parent = {n: n for n in names}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    def linked(a: str, b: str) -> bool:
+        pa, pb = a.split(" "), b.split(" ")
+        if "".join(pa) == "".join(pb):
+            return True
+        for x in pa:
+            for y in pb:
+                short, long = sorted((x, y), key=len)
+                if x == y or (
+                    2 <= len(short) <= 8 and len(short) < len(long) and long.startswith(short)
+                ):
+                    return True
+                if any(
+                    p.startswith("l") and len(p) >= 3 and p[1:] == q for p, q in ((x, y), (y, x))
+                ):
+                    return True
+        return False
+
+    ordered = sorted(names)
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if linked(a, b):
+                parent[find(a)] = find(b)
+    return len({find(n) for n in names})
 
 
 def shared_identifier(
@@ -302,7 +345,7 @@ def shared_identifier(
                 names[key].add(n)
     windows, evidence = [], set()
     for key, ps in members.items():
-        if len(names[key]) < min_names:
+        if _name_groups(names[key]) < min_names:
             continue
         ev = set()
         for r in rows:
@@ -313,6 +356,6 @@ def shared_identifier(
             continue
         ts = [e[4] for e in ev]
         ident = key.split(":")[0]
-        windows.append((key, min(ts), max(ts), ident, len(names[key]), len(ps), w[ident]))
+        windows.append((key, min(ts), max(ts), ident, _name_groups(names[key]), len(ps), w[ident]))
         evidence |= {e[:4] for e in ev}
     return sorted(windows, key=repr), sorted(evidence, key=repr)

@@ -37,9 +37,13 @@ class CountIn:
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
         t = transfers.sort("dst_account", "ts", "tx_id")
-        windows = t.rolling("ts", period=params["window"], group_by="dst_account").agg(
-            pl.len().cast(pl.Int64).alias("count"), pl.col("ts").min().alias("start")
-        ).select(pl.col("dst_account").alias("focus"), "start", pl.col("ts").alias("end"), "count")
+        windows = (
+            t.rolling("ts", period=params["window"], group_by="dst_account")
+            .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("ts").min().alias("start"))
+            .select(
+                pl.col("dst_account").alias("focus"), "start", pl.col("ts").alias("end"), "count"
+            )
+        )
         evidence = t.select(
             pl.col("dst_account").alias("focus"), "ts", "tx_id", "source",
             pl.col("src_account").alias("account"), pl.lit("sender").alias("role"), "amount_base",
@@ -52,7 +56,14 @@ class CountIn:
     def thresholds(self, params: Mapping[str, Any]) -> list[Threshold]:
         return [Threshold("count", ">=", params["min_count"], "transfers")]
 
-    def explain(self, metrics: Mapping[str, Any], params: Mapping[str, Any], span: timedelta, amount: float, currency: str) -> str:
+    def explain(
+        self,
+        metrics: Mapping[str, Any],
+        params: Mapping[str, Any],
+        span: timedelta,
+        amount: float,
+        currency: str,
+    ) -> str:
         return f"{metrics['count']} transfers (≥ {params['min_count']}) within {span}, {amount:.0f} {currency}"
 
 
@@ -105,14 +116,22 @@ def test_overlapping_hits_merge_into_one_alert_per_period(ruleset: SimpleNamespa
     assert first["explanation"] == "4 transfers (≥ 3) within 1 day, 15:00:00, 1000 EUR"
     assert second["tx_ids"] == ["f", "g", "h"]
     assert first["alert_id"] == alert_id("t-count", "C", _ts(1, 10))
-    assert first["typology"] == "t-count" and first["rule_version"] == 2 and first["family"] == "fan_in"
+    assert (
+        first["typology"] == "t-count"
+        and first["rule_version"] == 2
+        and first["family"] == "fan_in"
+    )
     # score: high severity base 0.7, peak 4 vs threshold 3 → +0.3 × 1/3
     assert first["score"] == pytest.approx(0.8)
     assert second["score"] == pytest.approx(0.7)
 
 
 def test_alert_id_is_stable_when_a_period_grows(ruleset: SimpleNamespace) -> None:
-    rows = [("a", _ts(1), "S1", "C", 1.0), ("b", _ts(1, 5), "S2", "C", 1.0), ("c", _ts(1, 6), "S3", "C", 1.0)]
+    rows = [
+        ("a", _ts(1), "S1", "C", 1.0),
+        ("b", _ts(1, 5), "S2", "C", 1.0),
+        ("c", _ts(1, 6), "S3", "C", 1.0),
+    ]
     before = detect(_transfers(rows), ruleset).table
     more = [*rows, ("d", _ts(2), "S4", "C", 1.0)]
     after = detect(_transfers(more), ruleset).table
@@ -121,14 +140,25 @@ def test_alert_id_is_stable_when_a_period_grows(ruleset: SimpleNamespace) -> Non
 
 
 def test_cancelled_records_are_not_evidence(ruleset: SimpleNamespace) -> None:
-    rows = [("a", _ts(1), "S1", "C", 1.0), ("b", _ts(1), "S2", "C", 1.0), ("c", _ts(1), "S3", "C", 1.0)]
-    frame = _transfers(rows).with_columns(pl.Series("status", ["completed", "completed", "cancelled"]))
+    rows = [
+        ("a", _ts(1), "S1", "C", 1.0),
+        ("b", _ts(1), "S2", "C", 1.0),
+        ("c", _ts(1), "S3", "C", 1.0),
+    ]
+    frame = _transfers(rows).with_columns(
+        pl.Series("status", ["completed", "completed", "cancelled"])
+    )
     assert detect(frame, ruleset).table.height == 0
 
 
 def test_merge_periods_touching_windows() -> None:
     w = pl.DataFrame(
-        {"focus": ["x", "x", "x"], "start": [_ts(1), _ts(2), _ts(5)], "end": [_ts(2), _ts(3), _ts(6)], "m": [1, 5, 2]}
+        {
+            "focus": ["x", "x", "x"],
+            "start": [_ts(1), _ts(2), _ts(5)],
+            "end": [_ts(2), _ts(3), _ts(6)],
+            "m": [1, 5, 2],
+        }
     )
     p = merge_periods(w, "m")
     assert p.select("start", "end", "m").rows() == [(_ts(1), _ts(3), 5), (_ts(5), _ts(6), 2)]

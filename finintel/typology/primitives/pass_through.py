@@ -26,7 +26,10 @@ Definition (exact, and what the reference in ``tests/typology/reference_b.py`` c
 Windows: each pass-through inflow at ``t`` ends a window ``(t - window, t]`` of the pass-through
 inflows of its focus (the convention of :mod:`.windows`; tied inflows share one window).
 ``count`` is the number of pass-through inflows in it, ``in_amount`` / ``out_amount`` their sums,
-``ratio`` = ``out_amount / in_amount``, ``delay`` the longest of their delays in seconds.
+``ratio`` = ``out_amount / in_amount``, ``delay`` the longest of their delays in seconds,
+``inflows`` all inflows (over ``min_amount``) of the focus in the window and ``pass_share`` =
+``count / inflows``: near 1 for a conduit account, low for a busy one that only sometimes pays
+out soon after money arrives.
 ``start`` is the first of those inflows and ``end`` the latest of their completing outflows, so
 that a period holds the evidence of its pass-throughs.
 
@@ -143,6 +146,8 @@ class PassThrough:
             "ratio": pl.Float64(),
             "delay": pl.Float64(),
             "count": pl.Int64(),
+            "inflows": pl.Int64(),
+            "pass_share": pl.Float64(),
         }
 
     def lookback(self, params: Mapping[str, Any]) -> timedelta:
@@ -257,7 +262,9 @@ class PassThrough:
         )
         raw = pl.col("_done_cum") - pl.col("_before")
         if p.max_ratio is not None:
-            done = done.filter(raw.cast(pl.Float64) <= pl.col("_cents").cast(pl.Float64) * p.max_ratio)
+            done = done.filter(
+                raw.cast(pl.Float64) <= pl.col("_cents").cast(pl.Float64) * p.max_ratio
+            )
         capped = (
             pl.when(
                 raw.cast(pl.Float64) <= pl.col("_cents").cast(pl.Float64) * (1 + p.fee_tolerance)
@@ -265,8 +272,32 @@ class PassThrough:
             .then(raw)
             .otherwise(pl.col("_cents"))
         )
+        # All inflows (over min_amount) of the focus in the window ending at each inflow, so that
+        # pass_share tells a conduit (most inflows pass straight on) from a busy account.
+        in_cum = (
+            inflows.group_by(FOCUS, "ts")
+            .agg(pl.len().cast(pl.Int64).alias("_n"))
+            .sort(FOCUS, "ts")
+            .with_columns(pl.col("_n").cum_sum().over(FOCUS).alias("_cum_in"))
+            .drop("_n")
+        )
+        done = (
+            done.sort(FOCUS, "ts")
+            .join_asof(in_cum, on="ts", by=FOCUS, strategy="backward", check_sortedness=False)
+            .with_columns((pl.col("ts") - p.window).alias("_from"))
+            .sort(FOCUS, "_from")
+            .join_asof(
+                in_cum.rename({"ts": "_from", "_cum_in": "_cum_before"}),
+                on="_from",
+                by=FOCUS,
+                strategy="backward",
+                check_sortedness=False,
+            )
+            .with_columns((pl.col("_cum_in") - pl.col("_cum_before").fill_null(0)).alias("_all_in"))
+        )
         hits = done.select(
             *keep,
+            "_all_in",
             "_done_ts",
             (pl.col("_cents") / 100).alias("_in"),
             (capped / 100).alias("_out"),
@@ -280,6 +311,7 @@ class PassThrough:
                 "out_amount": total("_out"),
                 "delay": pl.col("_delay").max(),
                 "count": count(),
+                "inflows": pl.col("_all_in").last(),  # rows are in time order: the one at t
                 "_end": pl.col("_done_ts").max(),
             },
         ).select(
@@ -291,6 +323,8 @@ class PassThrough:
             (pl.col("out_amount") / pl.col("in_amount")).alias("ratio"),
             "delay",
             "count",
+            "inflows",
+            (pl.col("count") / pl.col("inflows")).alias("pass_share"),
         )
         # An outflow is evidence when a pass-through inflow at or before it completes at or
         # after it: with the latest completion so far per focus, one backward asof.

@@ -3,15 +3,16 @@
 Reads the canonical parties (``RunContext.parties``). Each identifier is normalised before
 comparing (no country inference — entity resolution does that later):
 
-* ``phone``: the digits, with a leading ``+`` kept (``"+49 151-000 0001"`` → ``+491510000001``);
+* ``phone``: E.164, local numbers read with the party's country as the region
+  (``"0151 0000001"`` of a DE party → ``+491510000001``; :mod:`finintel.identifiers`);
 * ``id_number``: upper-case letters and digits only, keyed with the issuing country when known
   (``id_number:DE:X1234567``; an ID without ``id_country`` is ``id_number:X1234567``);
 * ``email``: trimmed, lower-case; ``address``: lower-case, runs of white space collapsed.
 
-Names are compared case-insensitively with white space collapsed (``"Ali Hassan"`` and
-``"ALI  HASSAN"`` are one name). Case folding is polars' lower-casing plus ``ß`` → ``ss`` and
-final ``ς`` → ``σ`` (what ``str.casefold`` adds for the scripts met in practice). Empty values
-are missing.
+Names are compared by their transliteration-tolerant key (:func:`finintel.names.name_key`):
+``"Aisha Al-Obaidi"``, ``"AISHA ALOBAIDI"`` and ``"Aicha Al Obaidi"`` are one name, so spelling
+variants of one person never count as different names, and names that share a name part are
+grouped (:func:`name_groups`): ``distinct_names`` counts groups. Empty values are missing.
 
 The focus is the identifier key, e.g. ``phone:+491510000001``. One window per key whose
 ``distinct_names >= min_names`` and whose identifier ``weight >= min_weight``; ``start`` /
@@ -35,6 +36,8 @@ from typing import Any, ClassVar
 import polars as pl
 
 from finintel.errors import FinintelError
+from finintel.identifiers import e164
+from finintel.names import name_key
 from finintel.schema import PARTIES, UTC_TS
 from finintel.typology.primitives.base import (
     GROUP_BY,
@@ -67,29 +70,88 @@ def _blank_to_null(e: pl.Expr) -> pl.Expr:
 
 
 def normalise_name(name: pl.Expr) -> pl.Expr:
-    """A name for comparison: case-folded, white space collapsed, empty → null.
+    """A name for comparison: its transliteration-tolerant key (:func:`finintel.names.name_key`).
 
-    >>> pl.select(normalise_name(pl.lit("  ALI   Straße "))).item()
-    'ali strasse'
+    >>> pl.select(normalise_name(pl.lit("  AISHA   Al-Obaidi "))).item() == pl.select(
+    ...     normalise_name(pl.lit("Aicha al Obaidi"))).item()
+    True
     """
-    folded = name.str.to_lowercase().str.replace_all("ß", "ss", literal=True)
-    folded = folded.str.replace_all("ς", "σ", literal=True)
-    return _blank_to_null(folded.str.replace_all(_WS, " ").str.strip_chars())
+    return name_key(name)
+
+
+def name_groups(members: pl.LazyFrame, rounds: int = 6) -> pl.LazyFrame:
+    """Group the names of each identifier key: names that may be one person's are one name.
+
+    Returns ``key, _name, _group`` (the smallest name key of its group). Two names are linked
+    when they share a name part, when one part starts with another (``Berhe`` / ``Berhane``,
+    ``Nour`` / ``Nourhan``: short forms), when they are equal written together (``Gul Ahmad``
+    / ``Gulahmad``), or when a part is another's with the article written on (``Alobaidi``). Spelling variants, an added or dropped family or tribal name and relatives
+    with one family name thus fall in one group, and only clearly different names count.
+    Groups are the connected components of these links, by min-label propagation.
+    """
+    nodes = members.select("key", "_name").drop_nulls().unique()
+    split = nodes.with_columns(pl.col("_name").str.split(" ").alias("_parts"))
+    parts = split.explode("_parts").filter(pl.col("_parts").str.len_chars() > 0)
+    exact = pl.concat(
+        [
+            parts.select("key", "_name", pl.col("_parts").alias("_link")),
+            # the Arabic article written together with the name: "Alobaidi" keys as "lbd",
+            # "Al Obaidi" as "bd" (its separate article dropped)
+            parts.filter(
+                pl.col("_parts").str.starts_with("l") & (pl.col("_parts").str.len_chars() >= 3)
+            ).select("key", "_name", pl.col("_parts").str.slice(1).alias("_link")),
+        ]
+    )
+    # the proper prefixes (2 to 8 letters) of each part, linked only towards a name whose part
+    # is exactly that prefix: two long parts sharing a beginning (Berhane, Bereket) are not
+    short = (
+        parts.with_columns(
+            pl.concat_list([pl.col("_parts").str.slice(0, n) for n in range(2, 9)]).alias("_link")
+        )
+        .explode("_link")
+        .filter(
+            (pl.col("_link").str.len_chars() >= 2)
+            & (pl.col("_link").str.len_chars() < pl.col("_parts").str.len_chars())
+        )
+        .select("key", "_name", "_link")
+        .join(
+            parts.select("key", pl.col("_parts").alias("_link")).unique(),
+            on=["key", "_link"],
+            how="semi",
+        )
+    )
+    whole = split.select(
+        "key", "_name", (pl.lit("=") + pl.col("_parts").list.join("")).alias("_link")
+    )
+    # a part links to another name's part when equal, or when it is a prefix of it
+    links = pl.concat([exact, short, whole]).unique()
+    label = nodes.with_columns(pl.col("_name").alias("_group"))
+    for _ in range(rounds):
+        link_min = (
+            links.join(label, on=["key", "_name"])
+            .group_by("key", "_link")
+            .agg(pl.col("_group").min())
+        )
+        label = (
+            links.join(link_min, on=["key", "_link"])
+            .group_by("key", "_name")
+            .agg(pl.col("_group").min())
+        )
+    return label
 
 
 def normalise_identifier(identifier: str) -> pl.Expr:
     """The comparison key ``"<identifier>:<normalised value>"`` of a parties row, or null.
 
-    >>> df = pl.DataFrame({"phone": ["+49 151-000 0001", "0151 0000001", "n/a"]})
+    >>> df = pl.DataFrame({"phone": ["+49 151-000 0001", "0151 0000001", "n/a"], "country": ["DE"] * 3})
     >>> df.select(normalise_identifier("phone")).to_series().to_list()
-    ['phone:+491510000001', 'phone:01510000001', None]
+    ['phone:+491510000001', 'phone:+491510000001', None]
     """
     col = pl.col(identifier).cast(pl.String)
     if identifier == "phone":
-        s = col.str.strip_chars()
-        digits = s.str.replace_all(r"[^0-9]", "")
-        signed = pl.when(s.str.starts_with("+")).then(pl.lit("+") + digits).otherwise(digits)
-        value: pl.Expr = pl.when(digits.str.len_chars() > 0).then(signed)
+        value: pl.Expr = pl.struct(
+            col.alias("phone"), pl.col("country").cast(pl.String).alias("country")
+        ).map_batches(lambda s: e164(s.struct.unnest(), "phone", "country"), return_dtype=pl.String)
     elif identifier == "id_number":
         value = _blank_to_null(col.str.to_uppercase().str.replace_all(r"[^\p{L}\p{N}]", ""))
         country = _blank_to_null(
@@ -253,10 +315,14 @@ class SharedIdentifier:
                 for ident in idents
             ]
         ).filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
+        # Parties are few next to transfers: materialise their keys once (phone parsing runs in
+        # Python per distinct number) instead of re-running it in every name-grouping round.
+        members = members.collect().lazy()
+        members = members.join(name_groups(members), on=["key", "_name"], how="left")
         keys = (
             members.group_by("key")
             .agg(
-                pl.col("_name").drop_nulls().n_unique().cast(pl.Int64).alias("distinct_names"),
+                pl.col("_group").drop_nulls().n_unique().cast(pl.Int64).alias("distinct_names"),
                 pl.col("party_id").n_unique().cast(pl.Int64).alias("distinct_parties"),
                 pl.col("identifier").first(),
                 pl.col("weight").first(),

@@ -1,0 +1,53 @@
+"""Name keys that survive transliteration, for comparing recorded names.
+
+The same person is written ``Aisha Al-Obaidi``, ``AISHA ALOBAIDI`` and ``Aicha Al Obaidi``;
+``Mohammed``, ``Muhammad`` and ``Mohamed`` are one name. :func:`name_key` maps such variants to
+one key: accents and case removed, separate particles (al, el, bin, ibn…) dropped, a few
+spelling equivalences folded (tsch/ch/sh, w/v, ph/f, c/k/q, z/s), vowels and h/w/y/j dropped, doubled letters
+collapsed, and the name parts sorted (so swapped given and family names compare equal). It is
+deliberately coarse: a key says "possibly the same name", never "certainly different people".
+All polars string expressions, no Python per row.
+
+>>> import polars as pl
+>>> names = ["Aisha Al-Obaidi", "Aicha al Obaidi", "Mohammed Ali", "Ali Muhammad", "Tkatschenko"]
+>>> pl.DataFrame({"n": names}).select(name_key(pl.col("n"))).to_series().to_list()
+['bd s', 'bd s', 'l md', 'l md', 'tksnk']
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+PARTICLES = ("al", "el", "bin", "ben", "ibn", "bint", "ould", "abu")
+_FOLDS = (
+    ("tsch", "ch"),
+    ("w", "v"),
+    ("ch", "sh"),
+    ("ph", "f"),
+    ("kh", "k"),
+    ("dh", "d"),
+    ("th", "t"),
+    ("q", "k"),
+    ("c", "k"),
+    ("z", "s"),
+    ("x", "ks"),
+)
+_LETTERS = "bdfgklmnprstv"
+
+
+def name_key(name: pl.Expr) -> pl.Expr:
+    """The transliteration-tolerant key of a name (null for a blank name)."""
+    s = name.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{Mn}", "").str.to_lowercase()
+    s = s.str.replace_all("ß", "ss", literal=True).str.replace_all(r"[^a-z]+", " ")
+    s = pl.lit(" ") + s + pl.lit(" ")
+    for particle in PARTICLES:
+        s = s.str.replace_all(f" {particle} ", " ", literal=True)
+    for a, b in _FOLDS:
+        s = s.str.replace_all(a, b, literal=True)
+    # vowels and the semivowels h, w, y (and j, which transliterates y: Johannes / Yohannes)
+    s = s.str.replace_all(r"sh", "s", literal=True).str.replace_all(r"[aeiouhwyj]", "")
+    for letter in _LETTERS:
+        s = s.str.replace_all(f"{letter}{letter}+", letter)
+    parts = s.str.split(" ").list.eval(pl.element().filter(pl.element() != "")).list.sort()
+    key = parts.list.join(" ")
+    return pl.when(key.str.len_chars() > 0).then(key)

@@ -1,0 +1,73 @@
+"""Default thresholds of the typology families the generator injects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: The defaults analysts start from. The shipped rules in rules/ must agree with these values:
+#: hits are built just inside them and near misses just outside. Windows are rolling.
+#: A transfer is "sub-threshold" when a USD transfer's principal is in the USD band, or any
+#: other transfer's EUR value (ECB rate of its day) is in the EUR band.
+DEFAULT_THRESHOLDS: dict[str, dict[str, Any]] = {
+    "structuring": {
+        "min_transfers": 3,
+        "window": "7d",
+        "bands": {"EUR": [900.0, 1000.0], "USD": [2700.0, 3000.0]},
+        "per": "sender",
+    },
+    "fan_in": {"min_senders": 5, "min_countries": 2, "window": "30d"},
+    "fan_out": {"min_receivers": 5, "window": "7d", "min_total_eur": 10_000.0},
+    "pass_through": {"min_ratio": 0.9, "window": "24h", "min_inflow_eur": 1000.0},
+    "corridor": {
+        "min_amount_eur": 10_000.0,
+        "window": "30d",
+        # FATF call-for-action and EU high-risk third countries (a reference list in rules/)
+        "countries": ["AF", "IR", "KP", "MM", "SY", "YE"],
+        "per": "sender account",
+    },
+    "funnel_account": {
+        "min_depositors": 5,
+        "min_branches": 3,
+        "window": "14d",
+        "channel": "cash",
+        "reference_prefix": "CASH DEPOSIT",
+    },
+    "agent_hopping": {"min_send_agents": 3, "window": "2d"},
+    "many_payout_agents": {"min_payout_agents": 4, "window": "14d"},
+    "shared_identifier": {
+        "min_names": 2,
+        "identifiers": ["id_number", "phone"],
+        "names": "different after normalising case, accents and transliteration",
+        "not_identifiers": ["address"],
+    },
+    "complicit_agent": {
+        "min_ratio_to_median": 5.0,
+        "min_orders": 30,
+        "bands": {"EUR": [900.0, 1000.0], "USD": [2700.0, 3000.0]},
+        "of": "paid orders per send agent; median over agents with at least min_orders",
+    },
+    "smuggling_network": {
+        "min_senders": 5,
+        "min_countries": 2,
+        "window": "30d",
+        "collector_countries": ["LY", "TR", "NE", "SD", "RS", "BA"],
+        "onward": "collector pays an organiser after the last payout",
+    },
+}
+
+
+def in_band(
+    eur: npt.NDArray[np.float64],
+    principal: npt.NDArray[np.float64],
+    currency: npt.NDArray[np.str_],
+) -> npt.NDArray[np.bool_]:
+    """Which transfers are sub-threshold (see ``DEFAULT_THRESHOLDS``)."""
+    bands = DEFAULT_THRESHOLDS["structuring"]["bands"]
+    usd = currency == "USD"
+    lo_e, hi_e = bands["EUR"]
+    lo_u, hi_u = bands["USD"]
+    hit = np.where(usd, (principal >= lo_u) & (principal < hi_u), (eur >= lo_e) & (eur < hi_e))
+    return np.asarray(hit, dtype=np.bool_)
