@@ -59,7 +59,12 @@ def step(name: str, drop: Path) -> dict[str, object]:
         raise SystemExit(f"unknown step {name!r}")
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"step": name, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1), "rows": rows}
+    return {
+        "step": name,
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(peak_mb, 1),
+        "rows": rows,
+    }
 
 
 def main() -> None:
@@ -84,7 +89,9 @@ def main() -> None:
                 floor = r["seconds"]
             r["x_floor"] = round(r["seconds"] / floor, 1) if floor else None
             results.append(r)
-            print(f"{size:>10} {name:<8} {r['seconds']:>8.2f} s {r['peak_rss_mb']:>8.0f} MB  ×{r['x_floor']}")
+            print(
+                f"{size:>10} {name:<8} {r['seconds']:>8.2f} s {r['peak_rss_mb']:>8.0f} MB  ×{r['x_floor']}"
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"{date.today().isoformat()}-{platform.node() or 'host'}"
     meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "seed": SEED}

@@ -1,0 +1,68 @@
+"""The quality bar of the shipped rule library on a generated drop (issue #3).
+
+On 200k generated transfers (fixed seed) every injected windowed family must be recalled
+(≥ 0.95) with account-level precision ≥ 0.8 and no near miss flagged by more than a quarter.
+The families that do not reach the precision bar yet are listed in PRECISION_GAPS and marked
+as strict expected failures, so the day they pass the test says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import finintel
+from finintel.backtest import Evaluation, evaluate_files
+
+SIZE, SEED = 200_000, 7
+FAMILIES = (
+    "structuring", "fan_in", "fan_out", "pass_through", "corridor", "funnel_account",
+    "agent_hopping", "many_payout_agents", "shared_identifier", "complicit_agent",
+    "smuggling_network",
+)  # fmt: skip
+#: Account-level precision still below 0.8 with the shipped defaults (measured: fan_in 0.06 —
+#: businesses with foreign customers; fan_out 0.04 — businesses paying suppliers;
+#: shared_identifier 0.10 — transliteration variants our name keys do not yet fold, e.g.
+#: Somali orthography; entity resolution (#7) is the real fix).
+PRECISION_GAPS = ("fan_in", "fan_out", "shared_identifier")
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory: pytest.TempPathFactory) -> Evaluation:
+    root = tmp_path_factory.mktemp("quality")
+    finintel.generate(root / "gen", transfers=SIZE, seed=SEED)
+    finintel.run(root / "gen" / "drop", "rules", root / "out")
+    return evaluate_files(root / "gen" / "truth.parquet", root / "out" / "alerts.parquet")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILIES)
+def test_recall(evaluation: Evaluation, family: str) -> None:
+    score = evaluation.by_family()[family]
+    assert score.cases >= 6
+    assert score.alert_recall is not None and score.alert_recall >= 0.95, score.to_dict()
+    assert score.account_recall is not None and score.account_recall >= 0.95, score.to_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "family",
+    [
+        pytest.param(
+            f, marks=pytest.mark.xfail(strict=True, reason="precision gap, see PRECISION_GAPS")
+        )
+        if f in PRECISION_GAPS
+        else f
+        for f in FAMILIES
+    ],
+)
+def test_account_precision(evaluation: Evaluation, family: str) -> None:
+    score = evaluation.by_family()[family]
+    assert score.account_precision is not None and score.account_precision >= 0.8, score.to_dict()
+    assert score.near_miss_flagged <= max(1, score.near_miss_cases // 4), score.to_dict()
+
+
+def test_truth_families_are_all_covered_by_a_rule() -> None:
+    rules = finintel.load_rules(Path(__file__).resolve().parents[2] / "rules")
+    assert set(FAMILIES) <= {r.family for r in rules.rules}
