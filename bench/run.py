@@ -3,8 +3,10 @@
 Each step runs in its own process (so peak RSS is that step's own), on drops generated once
 and cached in ``bench/cache/``. Results go to ``bench/results/<date>-<host>.json`` and a
 Markdown table next to it. Sizes: ``BENCH_SIZES`` (comma-separated transfer counts, default
-1,000,000). Steps so far: the floor (a bare polars read of the canonical columns), ``load``
-(validate + de-duplicate in memory) and ``ingest`` (into a fresh Delta store).
+1,000,000). Steps so far: the floor (a bare polars read of the drop's files), ``load``
+(validate + de-duplicate in memory), ``ingest`` (into a fresh Delta store) and ``run`` (the
+whole batch with the shipped rule library). The peers and the remaining targets of the
+benchmark issue come with it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def step(name: str, drop: Path) -> dict[str, object]:
         with tempfile.TemporaryDirectory() as tmp:
             summary = finintel.ingest_to_store(drop, Path(tmp) / "store")
             rows = summary.totals()["rows_accepted"]
+    elif name == "run":
+        import finintel
+
+        with tempfile.TemporaryDirectory() as tmp:
+            summary = finintel.run(drop, HERE.parent / "rules", Path(tmp) / "out")
+            rows = summary.totals["rows_accepted"]
     else:
         raise SystemExit(f"unknown step {name!r}")
     seconds = time.perf_counter() - start
@@ -76,7 +84,7 @@ def main() -> None:
     for size in sizes:
         drop = drop_for(size)
         floor = None
-        for name in ("floor", "load", "ingest"):
+        for name in ("floor", "load", "ingest", "run"):
             out = subprocess.run(
                 [sys.executable, __file__, "--step", name, str(drop)],
                 check=True,

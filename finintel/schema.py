@@ -79,6 +79,18 @@ PARTIES: dict[str, pl.DataType] = {
 
 PARTIES_REQUIRED: tuple[str, ...] = ("party_id", "name")
 
+#: ``id_type`` values that identify an organisation rather than a person.
+ORGANISATION_ID_TYPES: tuple[str, ...] = ("COMPANY_REGISTER", "COMPANY_REGISTRATION", "LEI", "VAT")
+
+#: What a rule's expressions may use: the canonical transfer columns plus the kind of each side's
+#: party (``person`` / ``organisation``, null when unknown) taken from the parties' ``id_type``,
+#: so that rules can segment customers as analysts do (a shop's fan-in is commerce).
+RULE_COLUMNS: dict[str, pl.DataType] = {
+    **TRANSFERS,
+    "src_party_kind": pl.String(),
+    "dst_party_kind": pl.String(),
+}
+
 #: A rejected row: where it came from, why, and its original values as text (JSON object).
 QUARANTINE: dict[str, pl.DataType] = {
     "source": pl.String(),

@@ -67,3 +67,21 @@ def test_eval_cli_and_bad_files(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         evaluate_files(tmp_path / "truth.parquet", tmp_path / "bad.parquet")
     assert info.value.code == "FI051" and "focus" in info.value.message
+
+
+def test_a_collector_network_is_also_a_fan_in() -> None:
+    truth = pl.DataFrame(
+        {"case_id": ["n1", "f1"], "family": ["smuggling_network", "fan_in"], "entity": ["K", "C"],
+         "role": ["collector", "collector"], "tx_ids": [["t1"], ["t2"]], "near_miss": [False, False]}
+    )  # fmt: skip
+    alerts = pl.DataFrame(
+        {
+            "alert_id": ["a1", "a2"],
+            "family": ["fan_in", "fan_in"],
+            "focus": ["K", "C"],
+            "tx_ids": [["t1"], ["t2"]],
+        }
+    )
+    fan = evaluate(truth, alerts).by_family()["fan_in"]
+    # both alerts are correct; recall counts only the fan_in case
+    assert (fan.alerts_correct, fan.cases, fan.cases_hit, fan.account_precision) == (2, 1, 1, 1.0)

@@ -112,3 +112,19 @@ def test_every_command_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in main.commands:
         assert f"finintel {name}" in readme, name
+
+
+def test_generate_command(tmp_path: Path) -> None:
+    code, out, err = _run(
+        "generate", "--out", str(tmp_path / "g"), "--transfers", "2000", "--seed", "3", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["ok"] is True and data["seed"] == 3
+    assert (tmp_path / "g" / "truth.parquet").exists()
+    assert (
+        sum(v for k, v in data["files"].items() if k.startswith("drop/") and "parties" not in k)
+        >= 1900
+    )
+    code, _, err = _run("generate", "--out", str(tmp_path / "h"), "--transfers", "10")
+    assert code == 2 and "--transfers" in err

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from finintel.hashing import digest_text
-from finintel.schema import ALERTS, MOVED_STATUS, TRANSFERS
+from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, RULE_COLUMNS
 from finintel.typology.expr import compile_expr
 from finintel.typology.primitives.base import REGISTRY, Primitive, RunContext, Threshold
 
@@ -48,13 +48,50 @@ class Alerts:
 
 
 def _transfers(data: Any) -> tuple[pl.LazyFrame, pl.LazyFrame | None, str]:
-    """Moved transfers, parties and base currency from a Dataset or a frame."""
+    """Moved transfers (with the party kinds), parties and base currency."""
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         lf = data.lazy()
         if "status" in lf.collect_schema():
             lf = lf.filter(pl.col("status") == MOVED_STATUS)
-        return lf, None, "EUR"
-    return data.transfers, data.parties.lazy(), str(data.base_currency)
+        return with_party_kinds(lf, None), None, "EUR"
+    parties = data.parties.lazy()
+    return with_party_kinds(data.transfers, parties), parties, str(data.base_currency)
+
+
+def with_party_kinds(transfers: pl.LazyFrame, parties: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Add ``src_party_kind`` / ``dst_party_kind``: ``organisation`` when the party's ID is a
+    company register number (or LEI, VAT), ``person`` for another ID, null when unknown."""
+    have = transfers.collect_schema()
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in RULE_COLUMNS.items() if c not in have]
+    transfers = transfers.with_columns(missing) if missing else transfers
+    if parties is None:
+        return transfers
+    kinds = (
+        parties.filter(pl.col("id_type").is_not_null())
+        .select(
+            "party_id",
+            pl.when(pl.col("id_type").str.to_uppercase().is_in(list(ORGANISATION_ID_TYPES)))
+            .then(pl.lit("organisation"))
+            .otherwise(pl.lit("person"))
+            .alias("_kind"),
+        )
+        .group_by("party_id")
+        .agg((pl.col("_kind") == "organisation").any().alias("_org"))  # any company ID wins
+        .select(
+            "party_id",
+            pl.when(pl.col("_org"))
+            .then(pl.lit("organisation"))
+            .otherwise(pl.lit("person"))
+            .alias("_kind"),
+        )
+    )
+    for side in ("src", "dst"):
+        transfers = transfers.drop(f"{side}_party_kind").join(
+            kinds.rename({"party_id": f"{side}_party", "_kind": f"{side}_party_kind"}),
+            on=f"{side}_party",
+            how="left",
+        )
+    return transfers
 
 
 def _scope(
@@ -66,7 +103,7 @@ def _scope(
     if rule.where is not None:
         line, col = rule.where_pos
         scoped = scoped.filter(
-            compile_expr(rule.where, TRANSFERS, lists, file=rule.file, line=line, col=col)
+            compile_expr(rule.where, RULE_COLUMNS, lists, file=rule.file, line=line, col=col)
         )
     return scoped
 

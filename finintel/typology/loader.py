@@ -35,7 +35,7 @@ from finintel.errors import (
     did_you_mean,
     raise_all,
 )
-from finintel.schema import CHANNELS, TRANSFERS
+from finintel.schema import CHANNELS, RULE_COLUMNS
 from finintel.typology.expr import ExprError, Node, Pos, caret, check_expr, parse
 from finintel.typology.model import (
     ID_PATTERN,
@@ -686,7 +686,7 @@ class _RuleFile:
                     found.append(ch)
             channels = tuple(found)
             self.note(scope, "channels")
-            where, where_text, where_pos = self.expression(scope, "where", TRANSFERS)
+            where, where_text, where_pos = self.expression(scope, "where", RULE_COLUMNS)
             scope.finish(SCOPE_KEYS)
 
         group_by_given = r.has("group_by")
@@ -832,7 +832,7 @@ class _RuleFile:
         pos = _pos(p, name)
         t = spec.type
         if t == "expression":
-            node, _, _ = self.expression(p, name, TRANSFERS)
+            node, _, _ = self.expression(p, name, RULE_COLUMNS)
             return node
         p.seen.add(name)
         if t == "int":

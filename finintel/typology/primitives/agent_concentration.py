@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from finintel.schema import TRANSFERS
+from finintel.schema import RULE_COLUMNS
 from finintel.typology.expr import Node, compile_expr, compile_text
 from finintel.typology.primitives.base import (
     GROUP_BY,
@@ -166,13 +166,13 @@ class AgentConcentration:
             raise param_error(self.kind, "side", f"must be one of {', '.join(SIDES)}, got {side!r}")
         window: timedelta = self._p(params, "window")
         have = transfers.collect_schema().names()
-        missing = [pl.lit(None, dtype=t).alias(c) for c, t in TRANSFERS.items() if c not in have]
+        missing = [pl.lit(None, dtype=t).alias(c) for c, t in RULE_COLUMNS.items() if c not in have]
         given = self._p(params, "flag")  # a parsed Node from the rule loader, or text
         lists = dict(ctx.lists)
         if isinstance(given, Node):
-            flag = compile_expr(given, TRANSFERS, lists)
+            flag = compile_expr(given, RULE_COLUMNS, lists)
         else:
-            flag = compile_text(str(given), TRANSFERS, lists)
+            flag = compile_text(str(given), RULE_COLUMNS, lists)
         rows = (
             transfers.with_columns(missing)
             .filter(pl.col(SIDES[side]).is_not_null())
