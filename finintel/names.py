@@ -3,7 +3,7 @@
 The same person is written ``Aisha Al-Obaidi``, ``AISHA ALOBAIDI`` and ``Aicha Al Obaidi``;
 ``Mohammed``, ``Muhammad`` and ``Mohamed`` are one name. :func:`name_key` maps such variants to
 one key: accents and case removed, separate particles (al, el, bin, ibn…) dropped, a few
-spelling equivalences folded (tsch/ch/sh, w/v, ph/f, c/k/q, z/s), vowels and h/w/y/j dropped, doubled letters
+spelling equivalences folded (tsch/ch/sh, w/v, ph/f, c/k/q, z/s, final d/t, Somali x/h and c), vowels and h/w/y/j dropped, doubled letters
 collapsed, and the name parts sorted (so swapped given and family names compare equal). It is
 deliberately coarse: a key says "possibly the same name", never "certainly different people".
 All polars string expressions, no Python per row.
@@ -11,7 +11,7 @@ All polars string expressions, no Python per row.
 >>> import polars as pl
 >>> names = ["Aisha Al-Obaidi", "Aicha al Obaidi", "Mohammed Ali", "Ali Muhammad", "Tkatschenko"]
 >>> pl.DataFrame({"n": names}).select(name_key(pl.col("n"))).to_series().to_list()
-['bd s', 'bd s', 'l md', 'l md', 'tksnk']
+['bd s', 'bd s', 'l mt', 'l mt', 'tksnk']
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import polars as pl
 PARTICLES = ("al", "el", "bin", "ben", "ibn", "bint", "ould", "abu")
 _FOLDS = (
     ("tsch", "ch"),
-    ("w", "v"),
     ("ch", "sh"),
     ("ph", "f"),
     ("kh", "k"),
@@ -38,10 +37,24 @@ _LETTERS = "bdfgklmnprstv"
 def name_key(name: pl.Expr) -> pl.Expr:
     """The transliteration-tolerant key of a name (null for a blank name)."""
     s = name.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{Mn}", "").str.to_lowercase()
-    s = s.str.replace_all("ß", "ss", literal=True).str.replace_all(r"[^a-z]+", " ")
+    # letters NFKD does not decompose: Turkish dotless i, Polish l, Nordic o and ae
+    for a, b in (("ı", "i"), ("ł", "l"), ("ø", "o"), ("æ", "ae"), ("đ", "d"), ("ß", "ss")):
+        s = s.str.replace_all(a, b, literal=True)
+    s = s.str.replace_all(r"[^a-z]+", " ")
     s = pl.lit(" ") + s + pl.lit(" ")
     for particle in PARTICLES:
         s = s.str.replace_all(f" {particle} ", " ", literal=True)
+    # Somali orthography: x is the h of other spellings (Xasan, Axmed) at the start of a part
+    # or before a consonant (elsewhere it is ks: Olexandr); c is the ayn, silent in other
+    # spellings (Cabdi, Cumar / Abdi, Omar; Jaamac / Jama)
+    s = s.str.replace_all(" x", " h", literal=True).str.replace_all("axa", "aha", literal=True)
+    s = s.str.replace_all(r"x([bcdfgjklmnpqrstvwxz])", "h${1}")
+    # w: a consonant before a consonant (Krawtschenko), a semivowel elsewhere (Luwam / Luam)
+    s = s.str.replace_all(r"w([bcdfgjklmnpqrstvxz])", "v${1}")
+    # final devoicing: Mehmet / Mehmed, Dawit / Dawid, Ahmet / Ahmed
+    s = s.str.replace_all("d ", "t ", literal=True)
+    s = s.str.replace_all(r" c([aeiou])", " ${1}")
+    s = s.str.replace_all(r"([aeiou])c ", "${1} ")
     for a, b in _FOLDS:
         s = s.str.replace_all(a, b, literal=True)
     # vowels and the semivowels h, w, y (and j, which transliterates y: Johannes / Yohannes)

@@ -2,8 +2,8 @@
 
 On 200k generated transfers (fixed seed) every injected windowed family must be recalled
 (≥ 0.95) with account-level precision ≥ 0.8 and no near miss flagged by more than a quarter.
-The families that do not reach the precision bar yet are listed in PRECISION_GAPS and marked
-as strict expected failures, so the day they pass the test says so.
+A family that does not reach the precision bar goes in PRECISION_GAPS (a strict expected
+failure, so the day it passes the test says so).
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ FAMILIES = (
     "agent_hopping", "many_payout_agents", "shared_identifier", "complicit_agent",
     "smuggling_network",
 )  # fmt: skip
-#: Account-level precision still below 0.8 with the shipped defaults (measured 0.10:
-#: transliteration variants our name keys do not yet fold, such as Somali orthography (Xasan /
-#: Hassan, Cabdi / Abdi), count as different names; entity resolution (#7) is the real fix).
-PRECISION_GAPS = ("shared_identifier",)
+#: Families whose account-level precision is still below 0.8 with the shipped defaults (none
+#: today); listed ones run as strict expected failures.
+PRECISION_GAPS: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")
