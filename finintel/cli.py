@@ -304,14 +304,30 @@ def rules() -> None:
 @click.option(
     "--fail-on-issues", is_flag=True, help="Also fail (exit 1) on warning-level lint issues."
 )
+@click.option(
+    "--data-resolution",
+    help="Time resolution of the data, e.g. 1d for date-only exports: shorter windows are reported.",
+)
 @json_option
 @api_call
-def rules_check(paths: tuple[str, ...], fail_on_issues: bool, as_json: bool) -> None:
+def rules_check(
+    paths: tuple[str, ...], fail_on_issues: bool, data_resolution: str | None, as_json: bool
+) -> None:
     """Validate rule files (default: the rules/ library); exit 1 when any is invalid."""
     from finintel.paths import default_rules_dir
     from finintel.typology.loader import check_rules
+    from finintel.yamlpos import parse_duration
 
-    report = check_rules(list(paths) or [default_rules_dir()])
+    resolution = None
+    if data_resolution is not None:
+        try:
+            resolution = parse_duration(data_resolution)
+        except ValueError:
+            raise click.BadParameter(
+                f"{data_resolution!r} is not a duration like 1d or 1h",
+                param_hint="--data-resolution",
+            ) from None
+    report = check_rules(list(paths) or [default_rules_dir()], data_resolution=resolution)
     errors = [e for err in report.errors for e in getattr(err, "errors", [err])]
     issues = list(report.issues)
     failed = report.failed("warning" if fail_on_issues else "error")

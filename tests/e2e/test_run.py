@@ -98,3 +98,19 @@ def test_rules_commands(tmp_path: Path) -> None:
     code, _, err = _run("rules", "check", str(broken))
     assert code == 1
     assert f"{broken}:7:11: FI102" in err or f"{broken}:7:11: FI105" in err, err
+
+
+def test_rules_check_data_resolution_and_fail_on_issues(tmp_path: Path) -> None:
+    rule = tmp_path / "r.yaml"
+    rule.write_text(
+        "id: r\ntitle: t\nfamily: f\ndescription: d\nreferences: [x]\ntunable: [window]\n"
+        "pattern:\n  kind: agent_concentration\n  window: 12h\n"
+    )
+    code, _, err = _run("rules", "check", str(rule))
+    assert code == 0, err
+    code, _, err = _run("rules", "check", str(rule), "--data-resolution", "1d")
+    assert code == 0 and "FI151" in err  # a warning: reported, not failing by default
+    code, _, err = _run("rules", "check", str(rule), "--data-resolution", "1d", "--fail-on-issues")
+    assert code == 1 and "FI151" in err
+    code, _, err = _run("rules", "check", str(rule), "--data-resolution", "soon")
+    assert code == 2 and "--data-resolution" in err
