@@ -124,7 +124,7 @@ def name_groups(members: pl.LazyFrame, rounds: int = 6) -> pl.LazyFrame:
         "key", "_name", (pl.lit("=") + pl.col("_parts").list.join("")).alias("_link")
     )
     # a part links to another name's part when equal, or when it is a prefix of it
-    links = pl.concat([exact, short, whole]).unique()
+    links = pl.concat([exact, short, whole]).unique().collect().lazy()
     label = nodes.with_columns(pl.col("_name").alias("_group"))
     for _ in range(rounds):
         link_min = (
@@ -302,12 +302,19 @@ class SharedIdentifier:
         idents = [i for i in self.identifiers(params, ctx.lists) if weights[i] >= min_weight]
         if ctx.parties is None or not idents:
             return _empty(self.metrics(params))
-        parties = _parties(ctx.parties)
+        parties = _parties(ctx.parties).with_columns(pl.col("name").cast(pl.String))
+        # name keys per distinct name (many parties are one name written again)
+        names = (
+            parties.select("name")
+            .unique()
+            .with_columns(normalise_name(pl.col("name")).alias("_name"))
+        )
+        parties = parties.join(names, on="name", how="left", nulls_equal=True)
         members = pl.concat(
             [
                 parties.select(
                     pl.col("party_id").cast(pl.String),
-                    normalise_name(pl.col("name").cast(pl.String)).alias("_name"),
+                    "_name",
                     normalise_identifier(ident),
                     pl.lit(ident, dtype=pl.String).alias("identifier"),
                     pl.lit(weights[ident], dtype=pl.Float64).alias("weight"),
@@ -318,6 +325,14 @@ class SharedIdentifier:
         # Parties are few next to transfers: materialise their keys once (phone parsing runs in
         # Python per distinct number) instead of re-running it in every name-grouping round.
         members = members.collect().lazy()
+        # grouping can only merge names: keys with fewer distinct name keys cannot trigger
+        candidates = (
+            members.group_by("key")
+            .agg(pl.col("_name").drop_nulls().n_unique().alias("_n"))
+            .filter(pl.col("_n") >= int(self._p(params, "min_names")))
+            .select("key")
+        )
+        members = members.join(candidates, on="key", how="semi").collect().lazy()
         members = members.join(name_groups(members), on=["key", "_name"], how="left")
         keys = (
             members.group_by("key")
