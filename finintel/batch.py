@@ -3,6 +3,14 @@
 Rules are loaded and validated before any data is read. The outputs are written into a
 temporary folder that replaces ``out_dir`` only when everything succeeded, so a failed run
 leaves the previous output (or nothing) and never a partial one.
+
+With a store (``store=``) a run is the cron job's unit of work: it holds the store's lock (a
+second run fails at once with exit code 4), ingests only the files not yet in the store,
+detects over the whole stored history (so patterns spanning drops and changed rules are
+always evaluated in full), records itself in the store's run history, and keeps the current
+alert set in the store. ``incremental=True`` then writes to ``out_dir`` only the alerts that are
+new or updated since the previous run (``status`` column). ``as_of`` reruns against an earlier
+store version: exactly the data a past report read.
 """
 
 from __future__ import annotations
@@ -19,11 +27,14 @@ import polars as pl
 
 import finintel
 from finintel.atomic import atomic_dir
-from finintel.errors import UsageError
+from finintel.errors import FinintelError, UsageError
 from finintel.hashing import digest_text
 from finintel.ingest.fx import DEFAULT_MAX_STALENESS
 
 Paths = str | Path | Sequence[str | Path]
+
+#: Alert columns whose change makes an alert "updated" in an incremental run.
+CHANGE_COLUMNS = ("last_ts", "n_transfers", "amount_base", "score", "metrics", "rule_version")
 
 
 @dataclass
@@ -41,6 +52,9 @@ class RunSummary:
     store: str | None = None
     store_version: int | None = None
     rules: list[dict[str, Any]] = field(default_factory=list)
+    new_alerts: int = 0
+    updated_alerts: int = 0
+    skipped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,18 +63,47 @@ class RunSummary:
             "store": self.store,
             "store_version": self.store_version,
             "inputs": self.inputs,
+            "skipped": self.skipped,
             "totals": self.totals,
             "alerts": self.alerts,
+            "new_alerts": self.new_alerts,
+            "updated_alerts": self.updated_alerts,
             "alerts_by_typology": self.alerts_by_typology,
             "outputs": self.outputs,
             "timings": self.timings,
         }
 
 
-def _run_id(inputs: Iterable[dict[str, Any]], rules: Iterable[dict[str, Any]]) -> str:
+def _run_id(
+    inputs: Iterable[dict[str, Any]], rules: Iterable[dict[str, Any]], version: int | None
+) -> str:
     drops = sorted(str(i.get("drop_id")) for i in inputs)
     fingerprints = sorted(f"{r['id']}@{r['version']}:{r.get('fingerprint')}" for r in rules)
-    return "R-" + digest_text("|".join(drops) + "#" + "|".join(fingerprints), 16)
+    key = "|".join(drops) + "#" + "|".join(fingerprints) + f"#{version}"
+    return "R-" + digest_text(key, 16)
+
+
+def alert_changes(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """``current`` with a ``status`` column: ``new``, ``updated`` or ``unchanged`` vs ``previous``.
+
+    Alert ids are stable (rule, focus, period start), so an alert that grew keeps its id and is
+    ``updated``; an alert whose id was never seen is ``new``.
+    """
+    if previous.is_empty():
+        return current.with_columns(pl.lit("new").alias("status"))
+    prev = previous.select("alert_id", *[pl.col(c).alias(f"_prev_{c}") for c in CHANGE_COLUMNS])
+    joined = current.join(prev, on="alert_id", how="left", maintain_order="left")
+    changed = pl.any_horizontal(
+        [pl.col(c).ne_missing(pl.col(f"_prev_{c}")) for c in CHANGE_COLUMNS]
+    )
+    status = (
+        pl.when(pl.col("_prev_last_ts").is_null() & pl.col("_prev_n_transfers").is_null())
+        .then(pl.lit("new"))
+        .when(changed)
+        .then(pl.lit("updated"))
+        .otherwise(pl.lit("unchanged"))
+    )
+    return joined.with_columns(status.alias("status")).drop([f"_prev_{c}" for c in CHANGE_COLUMNS])
 
 
 def run(
@@ -69,6 +112,8 @@ def run(
     out_dir: str | Path,
     *,
     store: str | Path | None = None,
+    incremental: bool = False,
+    as_of: int | None = None,
     profile: str | Path | None = None,
     base_currency: str = "EUR",
     source: str | None = None,
@@ -82,25 +127,26 @@ def run(
 
     Writes ``alerts.parquet``, ``quarantine.parquet`` and ``report.json`` (run metadata: inputs
     with content fingerprints, rule ids/versions/fingerprints and parameters, counts, alerts).
-    With ``store``, data is ingested into (and read back from) that Delta store; without it the
-    data is validated in memory.
+    With ``store``, data is ingested into (and read back from) that Delta store under its lock;
+    without it the data is validated in memory. See the module docstring for ``incremental`` and
+    ``as_of``.
     """
-    from finintel.typology.engine import detect
     from finintel.typology.loader import RuleSet, load_rules
 
-    timings: dict[str, float] = {}
-    started = datetime.now(UTC)
     t0 = time.perf_counter()
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
-    timings["rules"] = time.perf_counter() - t0
+    rules_s = time.perf_counter() - t0
     out = Path(out_dir)
+    if store is None and (incremental or as_of is not None):
+        raise UsageError(
+            "FI061", "--incremental and --as-of need --store (the history lives there)"
+        )
     if store is not None and Path(store).resolve().is_relative_to(out.resolve()):
         raise UsageError(
             "FI060",
             f"--store {store} must not be inside --out {out_dir} (the output folder is replaced)",
         )
-    t = time.perf_counter()
-    kwargs: dict[str, Any] = {
+    options: dict[str, Any] = {
         "profile": profile,
         "base_currency": base_currency,
         "source": source,
@@ -110,16 +156,84 @@ def run(
         "profiles_dir": profiles_dir,
         "strict": strict,
     }
-    if store is not None:
-        ingested = finintel.ingest_to_store(paths, store, **kwargs)
-        ds = finintel.load_store(store, base_currency=ingested.base_currency)
-        inputs = [f.to_dict() for f in ingested.files] + [
-            {"file": s, "skipped": True} for s in ingested.skipped
-        ]
-        totals = ingested.totals()
-        store_version: int | None = ingested.store_version
+    if store is None:
+        return _run(paths, ruleset, out, None, incremental, as_of, options, rules_s)
+    from finintel.store import Store
+
+    st = Store(store)
+    with st.lock():
+        started = datetime.now(UTC)
+        try:
+            summary = _run(paths, ruleset, out, st, incremental, as_of, options, rules_s)
+        except FinintelError as err:
+            st.record_run(
+                {
+                    "run_id": "R-failed-" + digest_text(started.isoformat(), 8),
+                    "started_at": started,
+                    "finished_at": datetime.now(UTC),
+                    "outcome": f"failed: {err.code} {err.message}"[:500],
+                    "inputs": [str(p) for p in _as_list(paths)],
+                    "counts": "{}",
+                    "store_version": st.version(),
+                }
+            )
+            raise
+        st.record_run(
+            {
+                "run_id": summary.run_id,
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "outcome": "ok",
+                "inputs": [str(i.get("file")) for i in summary.inputs],
+                "counts": json.dumps(
+                    {
+                        "totals": summary.totals,
+                        "alerts": summary.alerts,
+                        "new_alerts": summary.new_alerts,
+                        "updated_alerts": summary.updated_alerts,
+                        "rules": {r["id"]: r.get("fingerprint") for r in summary.rules},
+                    },
+                    sort_keys=True,
+                ),
+                "store_version": summary.store_version,
+            }
+        )
+        return summary
+
+
+def _as_list(paths: Paths) -> list[str | Path]:
+    return [paths] if isinstance(paths, str | Path) else list(paths)
+
+
+def _run(
+    paths: Paths,
+    ruleset: Any,
+    out: Path,
+    st: Any,
+    incremental: bool,
+    as_of: int | None,
+    options: dict[str, Any],
+    rules_s: float,
+) -> RunSummary:
+    from finintel.typology.engine import detect
+
+    timings: dict[str, float] = {"rules": rules_s}
+    started = datetime.now(UTC)
+    t0 = time.perf_counter() - rules_s
+    t = time.perf_counter()
+    skipped: list[str] = []
+    if st is not None:
+        if as_of is None:
+            ingested = finintel.ingest_to_store(paths, st.path, **options)
+            inputs = [f.to_dict() for f in ingested.files]
+            skipped = list(ingested.skipped)
+            totals = ingested.totals()
+        else:
+            inputs, totals = [], {}
+        ds = finintel.load_store(st.path, as_of=as_of, base_currency=options["base_currency"])
+        store_version: int | None = ds.store_version
     else:
-        ds = finintel.load(paths, **kwargs)
+        ds = finintel.load(paths, **options)
         inputs = [f.to_dict() for f in ds.files]
         totals = ds.totals()
         store_version = None
@@ -127,11 +241,25 @@ def run(
     t = time.perf_counter()
     alerts = detect(ds, ruleset)
     timings["detect"] = time.perf_counter() - t
-    run_id = _run_id(inputs, alerts.rules)
+    table = alerts.table
+    new = updated = 0
+    if st is not None:
+        changes = alert_changes(
+            table, st.alerts() if as_of is None else pl.DataFrame(schema=table.schema)
+        )
+        new = changes.filter(pl.col("status") == "new").height
+        updated = changes.filter(pl.col("status") == "updated").height
+        if incremental:
+            table = changes.filter(pl.col("status") != "unchanged")
+    run_id = _run_id(
+        [{"drop_id": d} for d in _store_drop_ids(st)] if st is not None else inputs,
+        alerts.rules,
+        store_version,
+    )
     t = time.perf_counter()
     outputs = ["alerts.parquet", "quarantine.parquet", "report.json"]
     with atomic_dir(out) as tmp:
-        alerts.table.write_parquet(tmp / "alerts.parquet")
+        table.write_parquet(tmp / "alerts.parquet")
         ds.quarantine.write_parquet(tmp / "quarantine.parquet")
         timings["write"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
@@ -142,17 +270,21 @@ def run(
                 "started_at": started.isoformat(),
                 "finished_at": datetime.now(UTC).isoformat(),
                 "timings_s": {k: round(v, 3) for k, v in timings.items()},
+                "incremental": incremental,
             },
             "parameters": {
                 "base_currency": ds.base_currency,
-                "max_fx_staleness_days": max_fx_staleness.days,
-                "timezone": timezone,
-                "profile": str(profile) if profile else None,
-                "source": source,
-                "strict": strict,
+                "max_fx_staleness_days": options["max_fx_staleness"].days,
+                "timezone": options["timezone"],
+                "profile": str(options["profile"]) if options["profile"] else None,
+                "source": options["source"],
+                "strict": options["strict"],
             },
-            "store": {"path": str(store), "version": store_version} if store is not None else None,
+            "store": {"path": str(st.path), "version": store_version, "as_of": as_of}
+            if st is not None
+            else None,
             "inputs": inputs,
+            "skipped": skipped,
             "totals": totals,
             "rules": alerts.rules,
             "counts": {
@@ -160,13 +292,17 @@ def run(
                 "parties": ds.parties.height,
                 "quarantined": ds.quarantine.height,
                 "alerts": len(alerts),
+                "new_alerts": new,
+                "updated_alerts": updated,
                 "alerts_by_typology": alerts.counts(),
             },
-            "alerts": alerts.table.to_dicts(),
+            "alerts": table.to_dicts(),
         }
         (tmp / "report.json").write_text(
             json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n"
         )
+    if st is not None and as_of is None:
+        st.replace_alerts(alerts.table)
     return RunSummary(
         run_id=run_id,
         out_dir=str(out),
@@ -176,7 +312,70 @@ def run(
         alerts_by_typology=alerts.counts(),
         outputs=[str(out / o) for o in outputs],
         timings={k: round(v, 3) for k, v in timings.items()},
-        store=str(store) if store is not None else None,
+        store=str(st.path) if st is not None else None,
         store_version=store_version,
         rules=alerts.rules,
+        new_alerts=new,
+        updated_alerts=updated,
+        skipped=skipped,
     )
+
+
+def _store_drop_ids(st: Any) -> list[str]:
+    drops: pl.DataFrame = st.drops()
+    return [str(d) for d in drops["drop_id"].to_list()]
+
+
+@dataclass
+class StoreStatus:
+    """What ``finintel status`` shows: drops, runs, the last outcome and pending files."""
+
+    store: str
+    store_version: int
+    drops: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    pending: list[str]
+    alerts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        last = self.runs[-1] if self.runs else None
+        return {
+            "store": self.store,
+            "store_version": self.store_version,
+            "drops": len(self.drops),
+            "rows": sum(int(d.get("rows_accepted") or 0) for d in self.drops),
+            "runs": len(self.runs),
+            "last_run": last,
+            "last_outcome": last["outcome"] if last else None,
+            "pending": self.pending,
+            "alerts": self.alerts,
+            "recent_drops": self.drops[-10:],
+            "recent_runs": self.runs[-10:],
+        }
+
+
+def status(store: str | Path, inboxes: Sequence[str | Path] = ()) -> StoreStatus:
+    """The store's drops and runs, and the files in ``inboxes`` not ingested yet."""
+    from finintel.ingest.reader import discover, file_digest
+    from finintel.store import Store
+
+    st = Store(store, create=False)
+    drops = st.drops()
+    known = set(drops["drop_id"].to_list())
+    pending = []
+    for inbox in inboxes:
+        for inp in discover([inbox]):
+            if file_digest(inp.path)[0] not in known:
+                pending.append(inp.display)
+    return StoreStatus(
+        store=str(store),
+        store_version=st.version(),
+        drops=[_jsonable(r) for r in drops.to_dicts()],
+        runs=[_jsonable(r) for r in st.runs().to_dicts()],
+        pending=pending,
+        alerts=st.alerts().height,
+    )
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}

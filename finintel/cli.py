@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from finintel.errors import EXIT_FAILURE, EXIT_USAGE, FinintelError
+from finintel.errors import EXIT_FAILURE, EXIT_NEW_ALERTS, EXIT_USAGE, FinintelError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -218,7 +218,18 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
 @click.option(
     "--store",
     type=click.Path(file_okay=False),
-    help="Ingest into (and read from) this Delta store.",
+    help="Ingest into (and read from) this Delta store; the run holds its lock.",
+)
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Cron mode: ingest only new drops; OUT gets the alerts new or updated since the last run.",
+)
+@click.option("--as-of", type=click.IntRange(0), help="Rerun against this earlier store version.")
+@click.option(
+    "--alert-exit-code",
+    is_flag=True,
+    help="Exit 3 (instead of 0) when the run found new or updated alerts.",
 )
 @load_options
 @json_option
@@ -228,6 +239,9 @@ def run_command(
     rules_paths: tuple[str, ...],
     out: str,
     store: str | None,
+    incremental: bool,
+    as_of: int | None,
+    alert_exit_code: bool,
     profile: str | None,
     source: str | None,
     timezone: str | None,
@@ -249,6 +263,8 @@ def run_command(
         list(rules_paths),
         out,
         store=store,
+        incremental=incremental,
+        as_of=as_of,
         profile=profile,
         base_currency=base_currency,
         source=source,
@@ -258,11 +274,25 @@ def run_command(
         profiles_dir=profiles_dir,
         strict=strict,
     )
+    changed = summary.new_alerts + summary.updated_alerts
     if as_json:
         click.echo(json.dumps({"ok": True, **summary.to_dict()}, default=str))
-        return
-    _print_ingest_table(summary.inputs, summary.totals) if summary.inputs else None
-    click.echo(f"{summary.alerts} alert(s):")
+    else:
+        _print_run(summary, out)
+    if alert_exit_code and changed:
+        sys.exit(EXIT_NEW_ALERTS)
+
+
+def _print_run(summary: Any, out: str) -> None:
+    if summary.inputs:
+        _print_ingest_table(summary.inputs, summary.totals)
+    for name in summary.skipped:
+        click.echo(f"skipped (already ingested): {name}")
+    line = f"{summary.alerts} alert(s)"
+    if summary.store:
+        line += f", {summary.new_alerts} new, {summary.updated_alerts} updated"
+        line += f" (store {summary.store} at version {summary.store_version})"
+    click.echo(line + ":")
     for typology, n in sorted(summary.alerts_by_typology.items()):
         click.echo(f"  {n:>6}  {typology}")
     click.echo(
@@ -292,6 +322,31 @@ def eval_command(truth: str, alerts_path: str, as_json: bool) -> None:
         click.echo(json.dumps({"ok": True, **result.to_dict()}))
         return
     click.echo(result.table())
+
+
+@main.command("status")
+@click.option("--store", required=True, type=click.Path(file_okay=False), help="The store folder.")
+@click.argument("inboxes", nargs=-1, type=click.Path())
+@json_option
+@api_call
+def status_command(store: str, inboxes: tuple[str, ...], as_json: bool) -> None:
+    """Show the store's drops and runs, the last outcome, and files of INBOXES not yet ingested."""
+    from finintel.batch import status
+
+    data = status(store, list(inboxes)).to_dict()
+    if as_json:
+        click.echo(json.dumps({"ok": True, **data}, default=str))
+        return
+    click.echo(f"store {data['store']} at version {data['store_version']}")
+    click.echo(
+        f"{data['drops']} drop(s), {data['rows']} rows accepted, {data['alerts']} current alert(s)"
+    )
+    click.echo(f"{data['runs']} run(s); last outcome: {data['last_outcome'] or 'no run yet'}")
+    for r in data["recent_runs"]:
+        click.echo(f"  {r['started_at']}  {r['run_id']}  {r['outcome']}")
+    click.echo(f"{len(data['pending'])} pending file(s)")
+    for p in data["pending"]:
+        click.echo(f"  {p}")
 
 
 @main.group()

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_NEW_ALERTS = 3  # only with --alert-exit-code: the run succeeded and found new alerts
+EXIT_LOCKED = 4  # another run holds the store
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ class UsageError(FinintelError):
     """Options that contradict each other or name things that do not exist."""
 
     exit_code = EXIT_USAGE
+
+
+class LockedError(FinintelError):
+    """Another run holds the store's lock: runs never overlap."""
+
+    exit_code = EXIT_LOCKED
 
 
 class ErrorList(FinintelError):  # noqa: N818 - a list of errors, raised as one

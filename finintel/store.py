@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,10 +50,10 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
 from finintel.atomic import atomic_dir
-from finintel.errors import DataError, FinintelError, Location, UsageError
+from finintel.errors import DataError, FinintelError, Location, LockedError, UsageError
 from finintel.ingest.dedupe import dedupe
 from finintel.ingest.result import FileBatch, FileCounts
-from finintel.schema import PARTIES, QUARANTINE, TRANSFERS, UTC_TS, conform
+from finintel.schema import ALERTS, PARTIES, QUARANTINE, TRANSFERS, UTC_TS, conform
 
 __all__ = [
     "DROPS",
@@ -110,7 +112,11 @@ _TABLES: dict[str, dict[str, pl.DataType]] = {
     "quarantine": STORED_QUARANTINE,
     "drops": DROPS,
     "runs": RUNS,
+    "alerts": ALERTS,
 }
+#: Tables added after format version 1 was first written: created when missing.
+_ADDED_TABLES = ("alerts",)
+LOCK_FILE = ".lock"
 _PARTITIONS: dict[str, list[str]] = {"transfers": ["month"]}
 _DATA_TABLES = ("transfers", "parties", "quarantine")
 _COUNT_FIELDS = tuple(f.name for f in dataclasses.fields(FileCounts))
@@ -163,6 +169,12 @@ class Store:
             raise DataError("FI041", f"no finintel store at {self.path}", Location(str(self.path)))
         else:
             self._create()
+        for name in _ADDED_TABLES:
+            if not (self._table(name) / "_delta_log").is_dir():
+                with self._errors(name, "create"):
+                    pl.DataFrame(schema=_TABLES[name]).write_delta(
+                        str(self._table(name)), mode="error"
+                    )
         for name in _TABLES:
             if not (self._table(name) / "_delta_log").is_dir():
                 raise DataError(
@@ -187,6 +199,46 @@ class Store:
         """The run history (RUNS columns), oldest first."""
         with self._errors("runs", "read"):
             return self._scan("runs").collect().sort("started_at", "run_id")
+
+    def alerts(self) -> pl.DataFrame:
+        """The current alerts of the store (ALERTS columns), as the last run left them."""
+        with self._errors("alerts", "read"):
+            return self._scan("alerts").collect().sort("typology", "focus", "first_ts", "alert_id")
+
+    def replace_alerts(self, alerts: pl.DataFrame) -> None:
+        """Make ``alerts`` the store's current alert set (one atomic overwrite)."""
+        with self._errors("alerts", "write"):
+            alerts.select(list(ALERTS)).write_delta(str(self._table("alerts")), mode="overwrite")
+
+    def record_run(self, run: Mapping[str, Any]) -> None:
+        """Append one row to the run history (RUNS columns)."""
+        row = {c: run.get(c) for c in RUNS}
+        self._append("runs", pl.DataFrame([row], schema=RUNS))
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's lock for a run; a second run fails at once with :class:`LockedError`.
+
+        An OS file lock (``flock``): it is released when the process ends, so a killed run never
+        leaves the store locked.
+        """
+        path = self.path / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = path.read_text(encoding="utf-8").strip() or "another run"
+                raise LockedError(
+                    "FI044",
+                    f"the store is locked by {holder}; runs never overlap, try again later",
+                    Location(str(self.path)),
+                ) from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}".encode())
+            yield
+        finally:
+            os.close(fd)
 
     def version(self) -> int:
         """The transfers table version: what a report records and ``as_of`` takes back."""

@@ -1,0 +1,172 @@
+"""The cron mode: incremental runs over new drops, the lock, exit codes, status, --as-of."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import finintel
+from finintel.cli import main
+from finintel.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = str(ROOT / "rules")
+SPLIT = "2025-04-01"
+TIME_COLUMNS = {
+    "bank_statements.parquet": "booking_time",
+    "bank_transfers.parquet": "settlement_time",
+    "mto.parquet": "send_time",
+}
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def drops(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A generated drop cut in two by time (same file names: the same sources)."""
+    root = tmp_path_factory.mktemp("cron")
+    finintel.generate(root / "gen", transfers=30_000, seed=5)
+    first, second = root / "drop1", root / "drop2"
+    first.mkdir()
+    second.mkdir()
+    for name, col in TIME_COLUMNS.items():
+        frame = pl.read_parquet(root / "gen" / "drop" / name)
+        key = pl.col(col).cast(pl.String).str.slice(0, 10)
+        frame.filter(key < SPLIT).write_parquet(first / name)
+        frame.filter(key >= SPLIT).write_parquet(second / name)
+    parties = pl.read_parquet(root / "gen" / "drop" / "parties.parquet")
+    parties.write_parquet(first / "parties.parquet")
+    return root, first, second
+
+
+def test_incremental_runs_equal_one_full_run(
+    drops: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, first, second = drops
+    store = tmp_path / "store"
+    code, out, err = _run("run", str(first), "--rules", RULES, "--store", str(store), "--out", str(tmp_path / "o1"),
+                          "--incremental", "--json")  # fmt: skip
+    assert code == 0, err
+    one = json.loads(out)
+    assert one["new_alerts"] == one["alerts"] > 0 and one["updated_alerts"] == 0
+    code, out, err = _run("run", str(first), str(second), "--rules", RULES, "--store", str(store),
+                          "--out", str(tmp_path / "o2"), "--incremental", "--json")  # fmt: skip
+    assert code == 0, err
+    two = json.loads(out)
+    assert len(two["skipped"]) == 4  # the first drop's files are not ingested again
+    delta = pl.read_parquet(tmp_path / "o2" / "alerts.parquet")
+    assert set(delta["status"]) <= {"new", "updated"}
+    assert delta.height == two["new_alerts"] + two["updated_alerts"] > 0
+    # the same drops in one run: the same final alerts (ids and evidence)
+    full = finintel.run([first, second], RULES, tmp_path / "full")
+    assert full.alerts == two["alerts"]
+    stored = Store(store).alerts().select("alert_id", "tx_ids").sort("alert_id")
+    once = (
+        pl.read_parquet(tmp_path / "full" / "alerts.parquet")
+        .select("alert_id", "tx_ids")
+        .sort("alert_id")
+    )
+    assert stored.equals(once)
+    # an alert that straddles the cut is found (patterns spanning two drops)
+    spans = pl.read_parquet(tmp_path / "full" / "alerts.parquet").filter(
+        (pl.col("first_ts").dt.strftime("%Y-%m-%d") < SPLIT)
+        & (pl.col("last_ts").dt.strftime("%Y-%m-%d") >= SPLIT)
+    )
+    assert spans.height > 0
+    assert set(spans["alert_id"]) <= set(
+        delta.filter(pl.col("status") == "updated")["alert_id"]
+    ) | set(delta.filter(pl.col("status") == "new")["alert_id"])
+    # nothing new: a third run reports no changes, and --alert-exit-code stays 0
+    code, out, _ = _run("run", str(first), str(second), "--rules", RULES, "--store", str(store),
+                        "--out", str(tmp_path / "o3"), "--incremental", "--alert-exit-code", "--json")  # fmt: skip
+    assert code == 0
+    assert (
+        json.loads(out)["new_alerts"] == 0
+        and pl.read_parquet(tmp_path / "o3" / "alerts.parquet").height == 0
+    )
+    # status: three runs, all ok, nothing pending
+    code, out, _ = _run("status", "--store", str(store), str(first), str(second), "--json")
+    status = json.loads(out)
+    assert (
+        code == 0
+        and status["runs"] == 3
+        and status["last_outcome"] == "ok"
+        and status["pending"] == []
+    )
+    assert status["drops"] == 7
+
+
+def test_alert_exit_code_and_as_of(drops: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, first, second = drops
+    store = tmp_path / "store"
+    code, out, _ = _run("run", str(first), "--rules", RULES, "--store", str(store), "--out", str(tmp_path / "a"),
+                        "--alert-exit-code", "--json")  # fmt: skip
+    assert code == 3
+    version = json.loads(out)["store_version"]
+    first_alerts = (
+        pl.read_parquet(tmp_path / "a" / "alerts.parquet").select("alert_id").sort("alert_id")
+    )
+    assert (
+        _run(
+            "run",
+            str(second),
+            "--rules",
+            RULES,
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "b"),
+        )[0]
+        == 0
+    )
+    # pending files are listed before they are ingested
+    extra = tmp_path / "inbox"
+    extra.mkdir()
+    pl.read_parquet(first / "mto.parquet").head(10).write_parquet(extra / "late.parquet")
+    code, out, _ = _run("status", "--store", str(store), str(extra), "--json")
+    assert json.loads(out)["pending"] == [str(extra / "late.parquet")]
+    # --as-of: exactly the data the first run read
+    code, out, err = _run("run", str(first), "--rules", RULES, "--store", str(store), "--out", str(tmp_path / "c"),
+                          "--as-of", str(version), "--json")  # fmt: skip
+    assert code == 0, err
+    again = pl.read_parquet(tmp_path / "c" / "alerts.parquet").select("alert_id").sort("alert_id")
+    assert again.equals(first_alerts)
+
+
+def test_runs_never_overlap(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    with store.lock():
+        code, _, err = _run("run", str(ROOT / "fixtures" / "bad" / "good.parquet"), "--store", str(tmp_path / "store"),
+                            "--out", str(tmp_path / "o"))  # fmt: skip
+    assert code == 4
+    assert "FI044 the store is locked by pid" in err
+    assert not (tmp_path / "o").exists()
+    # the lock is gone with its holder
+    assert _run("run", str(ROOT / "fixtures" / "bad" / "good.parquet"), "--store", str(tmp_path / "store"),
+                "--out", str(tmp_path / "o"))[0] == 0  # fmt: skip
+
+
+def test_failed_run_is_recorded(tmp_path: Path) -> None:
+    code, _, err = _run("run", str(ROOT / "fixtures" / "bad" / "corrupt.parquet"), "--store", str(tmp_path / "s"),
+                        "--out", str(tmp_path / "o"))  # fmt: skip
+    assert code == 1 and "FI002" in err
+    runs = Store(tmp_path / "s").runs()
+    assert runs["outcome"].to_list()[0].startswith("failed: FI002")
+
+
+def test_incremental_needs_a_store(tmp_path: Path) -> None:
+    code, _, err = _run(
+        "run",
+        str(ROOT / "fixtures" / "bad" / "good.parquet"),
+        "--out",
+        str(tmp_path / "o"),
+        "--incremental",
+    )
+    assert code == 2 and "FI061" in err
