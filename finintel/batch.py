@@ -16,8 +16,9 @@ store version: exactly the data a past report read.
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from finintel.hashing import digest_text
 from finintel.ingest.fx import DEFAULT_MAX_STALENESS
 
 Paths = str | Path | Sequence[str | Path]
+log = logging.getLogger("finintel.run")
 
 #: Alert columns whose change makes an alert "updated" in an incremental run.
 CHANGE_COLUMNS = ("last_ts", "n_transfers", "amount_base", "score", "metrics", "rule_version")
@@ -55,6 +57,7 @@ class RunSummary:
     new_alerts: int = 0
     updated_alerts: int = 0
     skipped: list[str] = field(default_factory=list)
+    deferred: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +67,7 @@ class RunSummary:
             "store_version": self.store_version,
             "inputs": self.inputs,
             "skipped": self.skipped,
+            "deferred": self.deferred,
             "totals": self.totals,
             "alerts": self.alerts,
             "new_alerts": self.new_alerts,
@@ -222,11 +226,15 @@ def _run(
     t0 = time.perf_counter() - rules_s
     t = time.perf_counter()
     skipped: list[str] = []
+    deferred: list[dict[str, str]] = []
     if st is not None:
         if as_of is None:
-            ingested = finintel.ingest_to_store(paths, st.path, **options)
+            ingested = finintel.ingest_to_store(
+                paths, st.path, skip_unreadable=incremental, **options
+            )
             inputs = [f.to_dict() for f in ingested.files]
             skipped = list(ingested.skipped)
+            deferred = list(ingested.deferred)
             totals = ingested.totals()
         else:
             inputs, totals = [], {}
@@ -285,6 +293,7 @@ def _run(
             else None,
             "inputs": inputs,
             "skipped": skipped,
+            "deferred": deferred,
             "totals": totals,
             "rules": alerts.rules,
             "counts": {
@@ -303,6 +312,12 @@ def _run(
         )
     if st is not None and as_of is None:
         st.replace_alerts(alerts.table)
+    log.info(
+        "run %s: %d alerts (%d new, %d updated) in %.1fs",
+        run_id, len(alerts), new, updated, timings["total"],
+        extra={"event": "run.done", "run_id": run_id, "timings": timings,
+               "counts": {"alerts": len(alerts), "new": new, "updated": updated}},
+    )  # fmt: skip
     return RunSummary(
         run_id=run_id,
         out_dir=str(out),
@@ -318,6 +333,7 @@ def _run(
         new_alerts=new,
         updated_alerts=updated,
         skipped=skipped,
+        deferred=deferred,
     )
 
 
@@ -379,3 +395,42 @@ def status(store: str | Path, inboxes: Sequence[str | Path] = ()) -> StoreStatus
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def watch(
+    inbox: str | Path,
+    rules: Any,
+    out_dir: str | Path,
+    *,
+    store: str | Path,
+    interval: float = 60.0,
+    max_runs: int | None = None,
+    max_polls: int | None = None,
+    sleep: Any = time.sleep,
+) -> Iterator[RunSummary]:
+    """Poll ``inbox``; whenever it holds files not yet in the store, run incrementally.
+
+    Yields each run's summary. Rules are validated once, before the first look. A run that
+    finds the store locked waits for the next poll.
+    """
+    from finintel.errors import LockedError
+    from finintel.typology.loader import RuleSet, load_rules
+
+    ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    runs = polls = 0
+    while True:
+        polls += 1
+        pending = status(store, [inbox]).pending if Path(store).exists() else ["(new store)"]
+        if pending:
+            try:
+                summary = run(inbox, ruleset, out_dir, store=store, incremental=True)
+            except LockedError as err:
+                log.warning("%s", err)
+            else:
+                runs += 1
+                yield summary
+        if (max_runs is not None and runs >= max_runs) or (
+            max_polls is not None and polls >= max_polls
+        ):
+            return
+        sleep(interval)

@@ -86,8 +86,19 @@ def load_options(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="finintel")
-def main() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Logs on stderr as text or as JSON lines (for cron and log shippers).",
+)
+@click.option("-v", "--verbose", count=True, help="More logging (quiet by default without a TTY).")
+def main(log_format: str, verbose: int) -> None:
     """finintel: find money-laundering and smuggling-finance patterns in bank and MTO drops."""
+    from finintel.logs import setup
+
+    setup(log_format, verbose)
 
 
 def _print_ingest_table(files: list[dict[str, Any]], totals: dict[str, int]) -> None:
@@ -298,6 +309,55 @@ def _print_run(summary: Any, out: str) -> None:
     click.echo(
         f"results: {Path(out) / 'report.json'} (alerts.parquet, quarantine.parquet beside it)"
     )
+
+
+@main.command("watch")
+@click.argument("inbox", type=click.Path(file_okay=False))
+@click.option("--store", required=True, type=click.Path(file_okay=False), help="The store folder.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Output folder of each run."
+)
+@click.option(
+    "--rules",
+    "rules_paths",
+    multiple=True,
+    default=("rules",),
+    show_default=True,
+    type=click.Path(),
+    help="Rule folder(s) or files; repeatable.",
+)
+@click.option(
+    "--interval",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds between looks at the inbox.",
+)
+@click.option(
+    "--max-runs", type=click.IntRange(1), help="Stop after this many runs (default: never)."
+)
+@click.option(
+    "--max-polls", type=click.IntRange(1), help="Stop after this many looks (default: never)."
+)
+@api_call
+def watch_command(
+    inbox: str,
+    store: str,
+    out: str,
+    rules_paths: tuple[str, ...],
+    interval: float,
+    max_runs: int | None,
+    max_polls: int | None,
+) -> None:
+    """Poll INBOX and run incrementally whenever files not yet in the store appear."""
+    from finintel.batch import watch
+
+    for summary in watch(inbox, list(rules_paths), out, store=store, interval=interval,
+                         max_runs=max_runs, max_polls=max_polls):  # fmt: skip
+        click.echo(
+            f"{summary.run_id}: {summary.new_alerts} new, {summary.updated_alerts} updated "
+            f"alert(s) -> {Path(out) / 'alerts.parquet'}"
+        )
 
 
 @main.command("eval")

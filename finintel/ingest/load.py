@@ -4,6 +4,7 @@ and ``finintel.ingest_to_store``: the same into a Delta store, incrementally.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from finintel.paths import default_fx_tables, default_profiles_dir
 from finintel.schema import MOVED_STATUS, PARTIES, QUARANTINE, TRANSFERS
 
 Paths = str | Path | Sequence[str | Path]
+log = logging.getLogger("finintel.ingest")
 
 
 @dataclass
@@ -197,6 +199,7 @@ class IngestSummary:
     skipped: list[str]
     store_version: int
     base_currency: str
+    deferred: list[dict[str, str]] = field(default_factory=list)
 
     def totals(self) -> dict[str, int]:
         keys = ("rows_in", "rows_accepted", "rows_duplicate", "rows_quarantined")
@@ -209,6 +212,7 @@ class IngestSummary:
             "base_currency": self.base_currency,
             "files": [f.to_dict() for f in self.files],
             "skipped": self.skipped,
+            "deferred": self.deferred,
             "totals": self.totals(),
         }
 
@@ -226,11 +230,14 @@ def ingest_to_store(
     profiles_dir: str | Path | None = None,
     strict: bool = False,
     now: datetime | None = None,
+    skip_unreadable: bool = False,
 ) -> IngestSummary:
     """Canonicalise files into the Delta store at ``store``; files already ingested are skipped.
 
     Each file is one atomic step: its rows, parties and quarantine are committed, then the drop
     is recorded; re-running after a crash redoes only unrecorded files, without duplicates.
+    With ``skip_unreadable`` (the cron mode) a corrupt or half-copied file is left out with a
+    warning (listed in ``deferred``) and tried again next time, instead of failing the run.
     """
     from finintel.ingest.reader import file_digest
     from finintel.store import Store
@@ -241,14 +248,31 @@ def ingest_to_store(
     st = Store(store)
     files: list[FileCounts] = []
     skipped: list[str] = []
+    deferred: list[dict[str, str]] = []
     for inp in inputs:
         digest = file_digest(inp.path)
         if st.has_drop(digest[0]):
             skipped.append(inp.display)
             continue
-        batch = read_file(inp, opts, profiles, forced, digest)
-        files.append(st.ingest(batch, now=now))
-    summary = IngestSummary(str(store), files, skipped, st.version(), opts.base_currency)
+        try:
+            batch = read_file(inp, opts, profiles, forced, digest)
+        except DataError as err:
+            # a file still being copied (or corrupt) must not block the other drops: it is not
+            # recorded, so the next run tries it again
+            if not skip_unreadable or err.code != "FI002":
+                raise
+            deferred.append({"file": inp.display, "error": str(err)})
+            log.warning("skipped unreadable file, will retry: %s", err)
+            continue
+        counts = st.ingest(batch, now=now)
+        log.info(
+            "ingested %s: %d in = %d accepted + %d duplicate + %d quarantined",
+            inp.display, counts.rows_in, counts.rows_accepted, counts.rows_duplicate,
+            counts.rows_quarantined,
+            extra={"event": "ingest.file", "counts": counts.to_dict()},
+        )  # fmt: skip
+        files.append(counts)
+    summary = IngestSummary(str(store), files, skipped, st.version(), opts.base_currency, deferred)
     if strict:
         fail_if_quarantined(files)
     return summary

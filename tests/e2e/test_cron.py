@@ -170,3 +170,40 @@ def test_incremental_needs_a_store(tmp_path: Path) -> None:
         "--incremental",
     )
     assert code == 2 and "FI061" in err
+
+
+def test_half_copied_file_is_retried_next_time(drops: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, first, _ = drops
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    data = (first / "mto.parquet").read_bytes()
+    (inbox / "mto.parquet").write_bytes(data[: len(data) // 3])  # still being copied
+    (inbox / "parties.parquet").write_bytes((first / "parties.parquet").read_bytes())
+    store, out = str(tmp_path / "store"), str(tmp_path / "o")
+    code, stdout, err = _run("run", str(inbox), "--store", store, "--out", out, "--incremental", "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert [d["file"] for d in summary["deferred"]] == [str(inbox / "mto.parquet")]
+    assert "FI002" in summary["deferred"][0]["error"]
+    assert [i["file"] for i in summary["inputs"]] == [str(inbox / "parties.parquet")]
+    (inbox / "mto.parquet").write_bytes(data)  # the copy finished
+    code, stdout, _ = _run("run", str(inbox), "--store", store, "--out", out, "--incremental", "--json")
+    summary = json.loads(stdout)
+    assert code == 0 and summary["deferred"] == []
+    assert [i["file"] for i in summary["inputs"]] == [str(inbox / "mto.parquet")]
+
+
+def test_watch_runs_when_files_arrive_and_logs_json(drops: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, first, _ = drops
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "mto.parquet").write_bytes((first / "mto.parquet").read_bytes())
+    args = ["--log-format", "json", "-v", "watch", str(inbox), "--store", str(tmp_path / "s"), "--out",
+            str(tmp_path / "o"), "--rules", RULES, "--interval", "0.1", "--max-polls", "2"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.stderr
+    assert len([line for line in result.stdout.splitlines() if line.startswith("R-")]) == 1  # one run, then idle
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert {"ingest.file", "run.done"} <= {e.get("event") for e in events}
+    done = next(e for e in events if e.get("event") == "run.done")
+    assert done["counts"]["new"] > 0 and "detect" in done["timings"]
