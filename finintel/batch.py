@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,6 +126,7 @@ def run(
     max_fx_staleness: timedelta = DEFAULT_MAX_STALENESS,
     profiles_dir: str | Path | None = None,
     strict: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> RunSummary:
     """Ingest ``paths``, run ``rules`` (a RuleSet or rule paths), write ``out_dir``.
 
@@ -151,6 +152,7 @@ def run(
             f"--store {store} must not be inside --out {out_dir} (the output folder is replaced)",
         )
     options: dict[str, Any] = {
+        "progress": progress,
         "profile": profile,
         "base_currency": base_currency,
         "source": source,
@@ -241,7 +243,7 @@ def _run(
         ds = finintel.load_store(st.path, as_of=as_of, base_currency=options["base_currency"])
         store_version: int | None = ds.store_version
     else:
-        ds = finintel.load(paths, **options)
+        ds = finintel.load(paths, **{k: v for k, v in options.items() if k != "progress"})
         inputs = [f.to_dict() for f in ds.files]
         totals = ds.totals()
         store_version = None

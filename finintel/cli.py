@@ -115,6 +115,28 @@ def _print_ingest_table(files: list[dict[str, Any]], totals: dict[str, int]) -> 
     )
 
 
+class _Progress:
+    """A progress bar over the files of an ingest, shown only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled or total == 0:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="ingest", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos, label or None)
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+
+
+def _progress(as_json: bool) -> _Progress:
+    return _Progress(sys.stderr.isatty() and not as_json)
+
+
 def _tail(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
@@ -160,6 +182,7 @@ def ingest(
         max_fx_staleness=timedelta(days=max_fx_staleness),
         profiles_dir=profiles_dir,
         strict=strict,
+        progress=_progress(as_json),
     )
     data = summary.to_dict()
     if as_json:
@@ -276,6 +299,7 @@ def run_command(
         store=store,
         incremental=incremental,
         as_of=as_of,
+        progress=_progress(as_json),
         profile=profile,
         base_currency=base_currency,
         source=source,

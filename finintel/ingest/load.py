@@ -5,7 +5,7 @@ and ``finintel.ingest_to_store``: the same into a Delta store, incrementally.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -231,6 +231,7 @@ def ingest_to_store(
     strict: bool = False,
     now: datetime | None = None,
     skip_unreadable: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> IngestSummary:
     """Canonicalise files into the Delta store at ``store``; files already ingested are skipped.
 
@@ -238,6 +239,7 @@ def ingest_to_store(
     is recorded; re-running after a crash redoes only unrecorded files, without duplicates.
     With ``skip_unreadable`` (the cron mode) a corrupt or half-copied file is left out with a
     warning (listed in ``deferred``) and tried again next time, instead of failing the run.
+    ``progress(done, total, file)`` is called before each file and once at the end.
     """
     from finintel.ingest.reader import file_digest
     from finintel.store import Store
@@ -249,7 +251,9 @@ def ingest_to_store(
     files: list[FileCounts] = []
     skipped: list[str] = []
     deferred: list[dict[str, str]] = []
-    for inp in inputs:
+    for done, inp in enumerate(inputs):
+        if progress is not None:
+            progress(done, len(inputs), inp.display)
         digest = file_digest(inp.path)
         if st.has_drop(digest[0]):
             skipped.append(inp.display)
@@ -272,6 +276,8 @@ def ingest_to_store(
             extra={"event": "ingest.file", "counts": counts.to_dict()},
         )  # fmt: skip
         files.append(counts)
+    if progress is not None:
+        progress(len(inputs), len(inputs), "")
     summary = IngestSummary(str(store), files, skipped, st.version(), opts.base_currency, deferred)
     if strict:
         fail_if_quarantined(files)

@@ -247,3 +247,42 @@ def test_a_killed_run_leaves_the_store_consistent(
 
 def _party_rows(summary: finintel.RunSummary) -> int:
     return sum(int(i["rows_accepted"]) for i in summary.inputs if i.get("kind") == "parties")
+
+
+def test_a_rule_change_re_evaluates_the_history(
+    drops: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    _, first, _ = drops
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    store, out = str(tmp_path / "store"), str(tmp_path / "o")
+    args = [
+        "run",
+        str(first),
+        "--rules",
+        str(rules),
+        "--store",
+        store,
+        "--out",
+        out,
+        "--incremental",
+        "--json",
+    ]
+    assert _run(*args)[0] == 0
+    rule = rules / "typologies" / "general" / "fan-out.yaml"
+    text = rule.read_text()
+    assert "  min_counterparties: 5\n" in text
+    rule.write_text(
+        text.replace("  min_counterparties: 5\n", "  min_counterparties: 3\n").replace(
+            "version: 1", "version: 2"
+        )
+    )
+    code, stdout, _ = _run(*args)
+    summary = json.loads(stdout)
+    assert code == 0 and summary["skipped"] and not summary["inputs"]  # no new data at all
+    changed = pl.read_parquet(Path(out) / "alerts.parquet")
+    assert changed.height == summary["new_alerts"] + summary["updated_alerts"] > 0
+    assert set(changed["typology"]) == {"gen-fan-out"}
+    assert set(changed["rule_version"]) == {2}
