@@ -249,7 +249,7 @@ def _run(
         store_version = None
     timings["ingest"] = time.perf_counter() - t
     t = time.perf_counter()
-    alerts = detect(ds, ruleset)
+    alerts = detect(ds, ruleset, progress=options["progress"])
     timings["detect"] = time.perf_counter() - t
     table = alerts.table
     new = updated = 0

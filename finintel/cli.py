@@ -116,21 +116,24 @@ def _print_ingest_table(files: list[dict[str, Any]], totals: dict[str, int]) -> 
 
 
 class _Progress:
-    """A progress bar over the files of an ingest, shown only on a terminal."""
+    """Progress bars (per drop, then per typology) shown only on a terminal."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.bar: Any = None
+        self.stages = iter(("drops", "typologies"))
 
     def __call__(self, done: int, total: int, label: str) -> None:
         if not self.enabled or total == 0:
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="ingest", file=sys.stderr)
+            stage = next(self.stages, "")
+            self.bar = click.progressbar(length=total, label=stage, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(done - self.bar.pos, label or None)
         if done >= total:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 def _progress(as_json: bool) -> _Progress:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -267,8 +267,13 @@ def _focus_kind(rule: Any, prim: Primitive) -> str:
     return str(declared) if declared else str(rule.group_by)
 
 
-def detect(data: Any, rules: Any) -> Alerts:
+def detect(
+    data: Any, rules: Any, progress: Callable[[int, int, str], None] | None = None
+) -> Alerts:
     """Run every rule of ``rules`` (a RuleSet) over ``data`` (a Dataset or a transfers frame).
+
+    ``progress(done, total, rule_id)`` is called as each typology's alerts are built (the
+    plans of all typologies run together first, in one pass over the data).
 
     >>> alerts = detect(finintel.load("fixtures/demo/drop"), finintel.load_rules("rules"))  # doctest: +SKIP
     """
@@ -297,8 +302,14 @@ def detect(data: Any, rules: Any) -> Alerts:
     ]
     evidence = pl.collect_all(evidence_plans) if evidence_plans else []
     rows: list[dict[str, Any]] = []
-    for (rule, prim, _), periods, ev in zip(plans, period_frames, evidence, strict=True):
+    for i, ((rule, prim, _), periods, ev) in enumerate(
+        zip(plans, period_frames, evidence, strict=True)
+    ):
+        if progress is not None:
+            progress(i, len(plans), rule.id)
         rows += _build(rule, prim, periods, ev, _focus_kind(rule, prim), currency)
+    if progress is not None:
+        progress(len(plans), len(plans), "")
     table = pl.DataFrame(rows, schema=ALERTS) if rows else pl.DataFrame(schema=ALERTS)
     table = table.sort("typology", "focus", "first_ts", "alert_id")
     meta = [
