@@ -1,0 +1,36 @@
+"""The transaction graph and motif search (DESIGN §2 ``graph/``).
+
+:mod:`.tgraph` builds a :class:`TGraph` (accounts as int ids, time-sorted edges, CSR/CSC via
+scipy.sparse, strongly connected components); :mod:`.motifs` finds cycles, scatter-gather and
+gather-scatter shapes, layering chains, stacks and bipartite blocks on it with polars joins.
+The typology kinds built on them live in :mod:`finintel.typology.primitives`.
+"""
+
+from finintel.graph.motifs import (
+    bipartite,
+    chains,
+    cycle_labels,
+    cycles,
+    gather_scatter,
+    path_labels,
+    scatter_gather,
+    scatter_gather_legs,
+    stack_paths,
+    stacks,
+)
+from finintel.graph.tgraph import TGraph, build
+
+__all__ = [
+    "TGraph",
+    "bipartite",
+    "build",
+    "chains",
+    "cycle_labels",
+    "cycles",
+    "gather_scatter",
+    "path_labels",
+    "scatter_gather",
+    "scatter_gather_legs",
+    "stack_paths",
+    "stacks",
+]
