@@ -30,6 +30,8 @@ _LAZY = {
     "run": "finintel.batch",
     "RunSummary": "finintel.batch",
     "evaluate": "finintel.backtest",
+    "trace": "finintel.graph.trace",
+    "Flows": "finintel.graph.trace",
 }
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "FinintelError",
+    "Flows",
     "IngestSummary",
     "RuleSet",
     "RunSummary",
@@ -50,11 +53,13 @@ __all__ = [
     "load_rules",
     "load_store",
     "run",
+    "trace",
 ]
 
 if TYPE_CHECKING:
     from finintel.backtest import evaluate
     from finintel.batch import RunSummary, run
+    from finintel.graph.trace import Flows, trace
     from finintel.ingest.load import Dataset, IngestSummary, ingest_to_store, load, load_store
     from finintel.synth import generate
     from finintel.typology.engine import Alerts, detect

@@ -387,6 +387,106 @@ def watch_command(
         )
 
 
+@main.command("trace")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--seed", "seeds", multiple=True, required=True, help="Seed account (or party); repeatable."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder (replaced as a whole).",
+)
+@click.option(
+    "--seed-kind", type=click.Choice(["account", "party"]), default="account", show_default=True
+)
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    help="poison, proportional, fifo or lifo; repeatable or comma-separated (default: all four).",
+)
+@click.option(
+    "--direction", type=click.Choice(["forward", "backward"]), default="forward", show_default=True
+)
+@click.option("--max-hops", default=4, show_default=True, type=click.IntRange(1))
+@click.option("--window", default="30d", show_default=True, help="Overall time window, e.g. 30d.")
+@click.option(
+    "--max-hop-delay", default="7d", show_default=True, help="Longest stay on an account, e.g. 7d."
+)
+@click.option(
+    "--lookback",
+    help="How far back earlier funds count as unknown origin (default: the hop delay).",
+)
+@click.option("--min-amount", default=0.0, show_default=True, type=click.FloatRange(0))
+@click.option("--start", help="Trace money moving from this time on (ISO 8601).")
+@load_options
+@json_option
+@api_call
+def trace_command(
+    inputs: tuple[str, ...],
+    seeds: tuple[str, ...],
+    out: str,
+    seed_kind: str,
+    policies: tuple[str, ...],
+    direction: str,
+    max_hops: int,
+    window: str,
+    max_hop_delay: str,
+    lookback: str | None,
+    min_amount: float,
+    start: str | None,
+    profile: str | None,
+    source: str | None,
+    timezone: str | None,
+    fx: tuple[str, ...],
+    base_currency: str,
+    max_fx_staleness: int,
+    profiles_dir: str | None,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Follow money from seed accounts, hop by hop in time order, under each tracing policy.
+
+    OUT gets flows.parquet, endpoints.parquet and report.json.
+    """
+    import finintel
+
+    ds = finintel.load(
+        list(inputs),
+        profile=profile,
+        base_currency=base_currency,
+        source=source,
+        timezone=timezone,
+        fx=fx,
+        max_fx_staleness=timedelta(days=max_fx_staleness),
+        profiles_dir=profiles_dir,
+        strict=strict,
+    )
+    chosen = [p.strip() for text in policies for p in text.split(",") if p.strip()] or None
+    flows = finintel.trace(
+        ds,
+        list(seeds),
+        direction="backward" if direction == "backward" else "forward",
+        max_hops=max_hops,
+        window=window,
+        policy=chosen,
+        max_hop_delay=max_hop_delay,
+        min_amount=min_amount,
+        seed_kind="party" if seed_kind == "party" else "account",
+        start=start,
+        lookback=lookback,
+    )
+    flows.write(out)
+    summary = flows.summary()
+    if as_json:
+        click.echo(json.dumps({"ok": True, "out": out, **summary}, default=str))
+        return
+    click.echo(json.dumps(summary, indent=2, default=str))
+    click.echo(f"results: {Path(out) / 'endpoints.parquet'} (flows.parquet, report.json beside it)")
+
+
 @main.command("eval")
 @click.option(
     "--truth", required=True, type=click.Path(dir_okay=False), help="Ground truth (truth.parquet)."

@@ -128,3 +128,35 @@ def test_generate_command(tmp_path: Path) -> None:
     )
     code, _, err = _run("generate", "--out", str(tmp_path / "h"), "--transfers", "10")
     assert code == 2 and "--transfers" in err
+
+
+def test_trace_command(tmp_path: Path) -> None:
+    truth = pl.read_parquet(ROOT / "fixtures" / "demo" / "truth.parquet")
+    case = truth.filter((pl.col("family") == "pass_through") & ~pl.col("near_miss"))
+    mule = case.filter(pl.col("role") == "mule")["entity"][0]
+    beneficiaries = set(
+        case.filter(
+            (pl.col("case_id") == case.filter(pl.col("entity") == mule)["case_id"][0])
+            & (pl.col("role") == "beneficiary")
+        )["entity"]
+    )
+    out = tmp_path / "t"
+    code, stdout, err = _run("trace", str(ROOT / "fixtures" / "demo" / "drop"), "--seed", mule, "--out", str(out),
+                             "--policy", "fifo,poison", "--json")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert data["seed_accounts"] == [mule] and sorted(data["policies"]) == ["fifo", "poison"]
+    endpoints = pl.read_parquet(out / "endpoints.parquet")
+    assert beneficiaries <= set(endpoints.filter(pl.col("traced_amount") > 0)["account"])
+    assert {"flows.parquet", "report.json"} <= {p.name for p in out.iterdir()}
+    code, _, err = _run(
+        "trace",
+        str(ROOT / "fixtures" / "demo" / "drop"),
+        "--seed",
+        mule,
+        "--out",
+        str(out),
+        "--policy",
+        "fifa",
+    )
+    assert code == 2 and "FI080" in err and "fifo" in err
