@@ -30,6 +30,10 @@ _LAZY = {
     "run": "finintel.batch",
     "RunSummary": "finintel.batch",
     "evaluate": "finintel.backtest",
+    "link": "finintel.link",
+    "LinkReport": "finintel.link",
+    "load_sources": "finintel.provenance",
+    "SourceManifest": "finintel.provenance",
     "trace": "finintel.graph.trace",
     "Flows": "finintel.graph.trace",
 }
@@ -42,15 +46,19 @@ __all__ = [
     "FinintelError",
     "Flows",
     "IngestSummary",
+    "LinkReport",
     "RuleSet",
     "RunSummary",
+    "SourceManifest",
     "UsageError",
     "detect",
     "evaluate",
     "generate",
     "ingest_to_store",
+    "link",
     "load",
     "load_rules",
+    "load_sources",
     "load_store",
     "run",
     "trace",
@@ -61,6 +69,8 @@ if TYPE_CHECKING:
     from finintel.batch import RunSummary, run
     from finintel.graph.trace import Flows, trace
     from finintel.ingest.load import Dataset, IngestSummary, ingest_to_store, load, load_store
+    from finintel.link import LinkReport, link
+    from finintel.provenance import SourceManifest, load_sources
     from finintel.synth import generate
     from finintel.typology.engine import Alerts, detect
     from finintel.typology.loader import RuleSet, load_rules

@@ -127,6 +127,10 @@ def run(
     profiles_dir: str | Path | None = None,
     strict: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    formats: str | Sequence[str] = ("json", "parquet"),
+    sources: str | Path | None = None,
+    exclude_handling: Sequence[str] = (),
+    pseudonymise: str | Path | None = None,
 ) -> RunSummary:
     """Ingest ``paths``, run ``rules`` (a RuleSet or rule paths), write ``out_dir``.
 
@@ -134,12 +138,25 @@ def run(
     with content fingerprints, rule ids/versions/fingerprints and parameters, counts, alerts).
     With ``store``, data is ingested into (and read back from) that Delta store under its lock;
     without it the data is validated in memory. See the module docstring for ``incremental`` and
-    ``as_of``.
+    ``as_of``. The link report (entities, links, networks, scores) is written in ``formats``
+    (json and parquet always); ``sources`` (a source manifest), ``exclude_handling`` and
+    ``pseudonymise`` (a key file) are checked before any data is read.
     """
+    from finintel.link import check_exclusions
+    from finintel.provenance import load_sources
+    from finintel.pseudonym import load_key
+    from finintel.report import parse_formats
     from finintel.typology.loader import RuleSet, load_rules
 
     t0 = time.perf_counter()
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    manifest = load_sources(sources) if sources is not None else None
+    report_opts: dict[str, Any] = {
+        "formats": tuple(dict.fromkeys(("json", "parquet", *parse_formats(formats)))),
+        "sources": manifest,
+        "exclude_handling": check_exclusions(exclude_handling, manifest),
+        "pseudonymise": load_key(pseudonymise) if pseudonymise is not None else None,
+    }
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
     if store is None and (incremental or as_of is not None):
@@ -163,14 +180,16 @@ def run(
         "strict": strict,
     }
     if store is None:
-        return _run(paths, ruleset, out, None, incremental, as_of, options, rules_s)
+        return _run(paths, ruleset, out, None, incremental, as_of, options, rules_s, report_opts)
     from finintel.store import Store
 
     st = Store(store)
     with st.lock():
         started = datetime.now(UTC)
         try:
-            summary = _run(paths, ruleset, out, st, incremental, as_of, options, rules_s)
+            summary = _run(
+                paths, ruleset, out, st, incremental, as_of, options, rules_s, report_opts
+            )
         except FinintelError as err:
             st.record_run(
                 {
@@ -220,8 +239,10 @@ def _run(
     as_of: int | None,
     options: dict[str, Any],
     rules_s: float,
+    report_opts: dict[str, Any],
 ) -> RunSummary:
-    from finintel.typology.engine import detect
+    from finintel.link import link
+    from finintel.typology.engine import Alerts, detect
 
     timings: dict[str, float] = {"rules": rules_s}
     started = datetime.now(UTC)
@@ -267,13 +288,10 @@ def _run(
         store_version,
     )
     t = time.perf_counter()
-    outputs = ["alerts.parquet", "quarantine.parquet", "report.json"]
     with atomic_dir(out) as tmp:
-        table.write_parquet(tmp / "alerts.parquet")
-        ds.quarantine.write_parquet(tmp / "quarantine.parquet")
-        timings["write"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - t0
-        report = {
+        if report_opts["pseudonymise"] is None:  # raw rejected rows never go out pseudonymised
+            ds.quarantine.write_parquet(tmp / "quarantine.parquet")
+        meta = {
             "finintel": finintel.__version__,
             "run": {
                 "run_id": run_id,
@@ -307,11 +325,19 @@ def _run(
                 "updated_alerts": updated,
                 "alerts_by_typology": alerts.counts(),
             },
-            "alerts": table.to_dicts(),
         }
-        (tmp / "report.json").write_text(
-            json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n"
+        report = link(
+            Alerts(table, alerts.rules, alerts.base_currency),
+            dataset=ds,
+            sources=report_opts["sources"],
+            exclude_handling=report_opts["exclude_handling"],
+            pseudonymise=report_opts["pseudonymise"],
+            meta=meta,
         )
+        report.write(tmp, report_opts["formats"])
+        timings["write"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        outputs = sorted(p.name for p in tmp.iterdir())
     if st is not None and as_of is None:
         st.replace_alerts(alerts.table)
     log.info(

@@ -268,6 +268,28 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
     is_flag=True,
     help="Exit 3 (instead of 0) when the run found new or updated alerts.",
 )
+@click.option(
+    "--format",
+    "formats",
+    default="json,parquet",
+    show_default=True,
+    help="Report formats, comma-separated: json, parquet, csv, graphml, gexf.",
+)
+@click.option(
+    "--sources",
+    type=click.Path(dir_okay=False),
+    help="Source manifest (YAML): agency, country, handling code and grade per source.",
+)
+@click.option(
+    "--exclude-handling",
+    multiple=True,
+    help="Leave out everything resting on a source with this handling code (H0-H3); repeatable.",
+)
+@click.option(
+    "--pseudonymise",
+    type=click.Path(dir_okay=False),
+    help="Key file: replace account, party and identifier values by keyed HMACs.",
+)
 @load_options
 @json_option
 @api_call
@@ -279,6 +301,10 @@ def run_command(
     incremental: bool,
     as_of: int | None,
     alert_exit_code: bool,
+    formats: str,
+    sources: str | None,
+    exclude_handling: tuple[str, ...],
+    pseudonymise: str | None,
     profile: str | None,
     source: str | None,
     timezone: str | None,
@@ -291,7 +317,8 @@ def run_command(
 ) -> None:
     """The whole batch: validate rules, ingest INPUT, detect, write OUT.
 
-    OUT gets alerts.parquet, quarantine.parquet and report.json.
+    OUT gets report.json, alerts/entities/links/networks.parquet (and the other --format
+    files), and quarantine.parquet.
     """
     import finintel
 
@@ -311,6 +338,10 @@ def run_command(
         max_fx_staleness=timedelta(days=max_fx_staleness),
         profiles_dir=profiles_dir,
         strict=strict,
+        formats=formats,
+        sources=sources,
+        exclude_handling=[c for v in exclude_handling for c in v.split(",") if c.strip()],
+        pseudonymise=pseudonymise,
     )
     changed = summary.new_alerts + summary.updated_alerts
     if as_json:

@@ -1,0 +1,92 @@
+"""The link graph as GraphML and GEXF (Gephi, yEd, i2 import), via networkx.
+
+Nodes are the entities (accounts and parties); edges are the links (``kind = "transfers"``)
+and party → account holdings (``kind = "holds"``). Attributes are typed (text, integer, real);
+lists are joined with ``"; "``; an entity's ``key`` is the attribute ``entity_key`` (GraphML
+readers reserve ``key``); missing values are left out, as both formats require; assessment
+attributes are named ``assessment.<column>``. Nodes and edges are added in sorted order and the
+GEXF modification date is removed, so the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import polars as pl
+
+from finintel.atomic import write_text
+from finintel.link import LinkReport
+from finintel.report._tables import ASSESSMENT_PREFIX, is_assessment
+
+_RENAME = {"key": "entity_key"}
+_SKIP = {"entities": ("identifiers",), "links": ("src", "dst")}
+
+
+def _attrs(table: str, row: dict[str, Any], schema: pl.Schema) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in row.items():
+        if value is None or name in _SKIP.get(table, ()):
+            continue
+        dtype = schema[name]
+        key = ASSESSMENT_PREFIX + name if is_assessment(table, name) else _RENAME.get(name, name)
+        if isinstance(dtype, pl.List):
+            out[key] = "; ".join(str(v) for v in value)
+        elif isinstance(dtype, pl.Datetime):
+            out[key] = value.isoformat()
+        elif dtype.is_integer():
+            out[key] = int(value)
+        elif dtype.is_float():
+            out[key] = float(value)
+        elif dtype == pl.Boolean:
+            out[key] = bool(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def graph(report: LinkReport) -> nx.DiGraph:
+    """The link graph with typed node and edge attributes."""
+    g = nx.DiGraph()
+    ents = report.entities.sort("entity_id")
+    ident = {
+        r["entity_id"]: "; ".join(f"{i['type']}={i['value']}" for i in r["identifiers"] or [])
+        for r in ents.select("entity_id", "identifiers").iter_rows(named=True)
+    }
+    for row in ents.iter_rows(named=True):
+        attrs = _attrs("entities", row, ents.schema)
+        attrs["identifiers"] = ident[row["entity_id"]]
+        g.add_node(row["entity_id"], **attrs)
+    links = report.links.sort("link_id")
+    for row in links.iter_rows(named=True):
+        g.add_edge(row["src"], row["dst"], kind="transfers", **_attrs("links", row, links.schema))
+    kinds = dict(ents.select("entity_id", "kind").iter_rows())
+    holds = sorted(
+        (r["entity_id"], rel)
+        for r in ents.filter(pl.col("kind") == "party")
+        .select("entity_id", "related")
+        .iter_rows(named=True)
+        for rel in r["related"]
+        if kinds.get(rel) == "account"
+    )
+    for party, account in holds:
+        g.add_edge(party, account, kind="holds")
+    return g
+
+
+def write_graphml(report: LinkReport, out_dir: Path) -> list[Path]:
+    """Write ``out_dir/graph.graphml``."""
+    target = out_dir / "graph.graphml"
+    write_text(target, "\n".join(nx.generate_graphml(graph(report), prettyprint=True)) + "\n")
+    return [target]
+
+
+def write_gexf(report: LinkReport, out_dir: Path) -> list[Path]:
+    """Write ``out_dir/graph.gexf`` (GEXF 1.2)."""
+    target = out_dir / "graph.gexf"
+    text = "\n".join(nx.generate_gexf(graph(report), prettyprint=True))
+    text = re.sub(r' lastmodifieddate="[^"]*"', "", text, count=1)
+    write_text(target, text + "\n")
+    return [target]
