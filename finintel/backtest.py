@@ -10,7 +10,7 @@ Per family, over the alerts whose ``family`` matches:
   or its evidence shares a transaction with one; precision = correct alerts / alerts, recall =
   true cases hit by at least one correct alert / true cases;
 * **account level** — precision = flagged entities (an alert's focus; for an identifier focus,
-  such as a shared phone, the accounts of its parties) that are members of a true case / flagged
+  such as a shared phone, the accounts of its parties; for a motif, its member accounts) that are members of a true case / flagged
   entities; recall = true cases with at least one member flagged / true cases.
 """
 
@@ -29,7 +29,10 @@ TRUTH_REQUIRED = ("case_id", "family", "entity", "tx_ids")
 #: Families whose cases are also true instances of another family's pattern: a smuggling
 #: network's collector *is* a fan-in. An alert of the general family that hits such a case is
 #: correct (it counts for precision; recall is still measured on the family's own cases).
-SPECIALISATIONS: dict[str, tuple[str, ...]] = {"fan_in": ("smuggling_network",)}
+SPECIALISATIONS: dict[str, tuple[str, ...]] = {
+    "fan_in": ("smuggling_network",),
+    "ring": ("cycle",),  # a round trip of three or more accounts is also a ring of payments
+}
 ALERTS_REQUIRED = ("alert_id", "family", "focus", "tx_ids")
 
 
@@ -142,11 +145,12 @@ def _hits(alerts: pl.DataFrame, members: pl.DataFrame, txs: pl.DataFrame) -> pl.
 
 def _flagged(alerts: pl.DataFrame) -> set[str]:
     """The entities an alert flags: its focus, or its accounts when the focus is an identifier
-    (a shared phone or ID number flags the accounts of the parties using it)."""
+    (a shared phone or ID number flags the accounts of the parties using it) or a motif (a
+    cycle or a scatter-gather flags its member accounts)."""
     if "focus_kind" not in alerts.columns or "accounts" not in alerts.columns:
         return set(alerts["focus"].to_list())
-    by_id = alerts.filter(pl.col("focus_kind") == "identifier")
-    rest = alerts.filter(pl.col("focus_kind") != "identifier")
+    by_id = alerts.filter(pl.col("focus_kind").is_in(["identifier", "motif"]))
+    rest = alerts.filter(~pl.col("focus_kind").is_in(["identifier", "motif"]))
     return set(rest["focus"].to_list()) | set(by_id["accounts"].explode().drop_nulls().to_list())
 
 

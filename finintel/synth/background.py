@@ -318,7 +318,9 @@ def transfers(world: World, rng: np.random.Generator, econ: Economy, target: int
                     "kind": np.full(t.shape[0], kind),
                     "ref": ref_ if ref_ is not None else np.zeros(t.shape[0], dtype=np.int64),
                 },
-            ).with_columns(purpose=pl.when(pl.col("purpose") >= 0).then("purpose"))
+            )
+            .with_columns(purpose=pl.when(pl.col("purpose") >= 0).then("purpose"))
+            .filter(pl.col("debtor") != pl.col("creditor"))  # nobody pays their own account
         )
 
     def local_ccy(countries: StrArray) -> IntArray:
@@ -357,6 +359,8 @@ def transfers(world: World, rng: np.random.Generator, econ: Economy, target: int
     payee_c = np.where(cross, choice(rng, TRANSFER_COUNTRIES, n_inv), comp_c[payer])
     popularity = rng.lognormal(0.0, 1.0, econ.supplier_account.size)
     payee = _pick_in_country(rng, payee_c, econ.supplier_country, popularity)
+    own = companies[payer] == econ.supplier_account[payee]  # a supplier paying itself:
+    payee[own] = (payee[own] + 1) % econ.supplier_account.size  # the next supplier instead
     amount = np.round(np.clip(rng.lognormal(np.log(3500), 1.1, n_inv), 50, 400_000), 2)
     same = comp_c[payer] == econ.supplier_country[payee]
     ccy = np.where(same, local_ccy(comp_c[payer]), sk.CCY["EUR"])
@@ -371,6 +375,7 @@ def transfers(world: World, rng: np.random.Generator, econ: Economy, target: int
     src = rng.integers(0, people.size, n_p2p)
     abroad = rng.random(n_p2p) < 0.2
     dst = _pick_in_country(rng, people_c[src], people_c)
+    dst[dst == src] = (dst[dst == src] + 1) % people.size  # not themselves
     dst_acc = people[dst]
     if abroad.any():
         pf = world.parties.frame()

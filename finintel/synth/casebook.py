@@ -30,7 +30,7 @@ EURO_SENDERS: tuple[str, ...] = ("DE", "FR", "IT", "ES", "NL", "BE", "AT")
 FAMILIES: tuple[str, ...] = (
     "structuring", "fan_in", "fan_out", "pass_through", "corridor", "funnel_account",
     "agent_hopping", "many_payout_agents", "shared_identifier", "complicit_agent",
-    "smuggling_network",
+    "smuggling_network", "cycle", "ring", "scatter_gather", "gather_scatter", "bipartite", "stack",
 )  # fmt: skip
 
 TRUTH_SCHEMA: dict[str, pl.DataType] = {

@@ -36,7 +36,7 @@ def _transfer_countries(rng: np.random.Generator, k: int, one: str | None) -> li
     return out
 
 
-def _commit_transfers(ctx: Ctx, rng: np.random.Generator, people: People, draft: Draft,
+def commit_transfers(ctx: Ctx, rng: np.random.Generator, people: People, draft: Draft,
                       members: list[Member]) -> None:  # fmt: skip
     people.create_bank(ctx.world, rng, statement_bank=False)
     idx = people.index
@@ -96,7 +96,7 @@ def fan_in(ctx: Ctx, rng: np.random.Generator) -> None:
             members.append(
                 mk("account", s, "sender", [r for r in rows if draft.columns["debtor"][r] == s])
             )
-    _commit_transfers(ctx, rng, people, draft, members)
+    commit_transfers(ctx, rng, people, draft, members)
 
 
 def fan_out(ctx: Ctx, rng: np.random.Generator) -> None:
@@ -148,7 +148,7 @@ def fan_out(ctx: Ctx, rng: np.random.Generator) -> None:
         members.append(mk("account", src, "source", [r_in]))
         for r, row in zip(receivers, rows, strict=True):
             members.append(mk("account", r, "receiver", [row]))
-    _commit_transfers(ctx, rng, people, draft, members)
+    commit_transfers(ctx, rng, people, draft, members)
 
 
 def _commit_statements(ctx: Ctx, rng: np.random.Generator, own: People, others: People,

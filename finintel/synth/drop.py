@@ -17,7 +17,7 @@ from finintel.atomic import atomic_dir
 from finintel.errors import UsageError
 from finintel.ingest.fx import ecb_rates
 from finintel.synth import background as bg
-from finintel.synth import cases_bank, cases_mto
+from finintel.synth import cases_bank, cases_graph, cases_mto
 from finintel.synth import skeleton as sk
 from finintel.synth.casebook import BT, MTO, ST, CaseBook, Ctx
 from finintel.synth.fxrates import PEG_TABLE_START, RateBook, peg_rates
@@ -100,7 +100,7 @@ def generate(
     gives byte-identical files. Raises ``UsageError`` (FI070) for parameters it cannot honour.
     """
     _check(transfers, start, days)
-    streams = np.random.SeedSequence(seed).spawn(20)
+    streams = np.random.SeedSequence(seed).spawn(20 + len(cases_graph.BUILDERS))
     rng = [np.random.default_rng(s) for s in streams]
     world = World(rng[0], start, days, RateBook(list(sk.CURRENCIES), start, days))
     world.make_agents(rng[1], bg.agent_volumes(round(transfers * 0.38)))
@@ -116,10 +116,15 @@ def generate(
     for i, build in enumerate(builders):
         build(ctx, rng[5 + i])
     case_rows = sum(book.next_seq.values()) + COMPLICIT_RESERVE * n
+    bt_before = book.next_seq[BT]
+    for i, build in enumerate(cases_graph.BUILDERS):  # streams 20+ (the first 20 unchanged)
+        build(ctx, rng[20 + i])
+    # the graph cases are credit transfers: their rows come out of that file's background only
+    graph_rows = book.next_seq[BT] - bt_before
     budget = bg.Budget.split(max(0, transfers - case_rows))
     econ = bg.Economy.build(world, rng[17], budget)
     st_bg = bg.statements(world, rng[2], econ, budget.statements)
-    bt_bg = bg.transfers(world, rng[3], econ, budget.transfers)
+    bt_bg = bg.transfers(world, rng[3], econ, max(0, budget.transfers - graph_rows))
     mto_bg = bg.mto(world, rng[4], budget.mto)
     cases_mto.complicit_agent(ctx, rng[16], pl.concat([mto_bg, book.frame(MTO, sk.MTO_SCHEMA)]))
     world.finalize()

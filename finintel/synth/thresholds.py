@@ -56,6 +56,52 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, Any]] = {
         "collector_countries": ["LY", "TR", "NE", "SD", "RS", "BA"],
         "onward": "collector pays an organiser after the last payout",
     },
+    # -- the graph (layering) families, in bank credit transfers (issue #4). The graph rules
+    # must agree with these. "min_ratio"/"max_ratio": what an account passes on (or a hop
+    # carries) as a share of what it received (fees and cuts of up to 10 %). Equal timestamps
+    # count as in order (min_hop_delay 0).
+    "cycle": {  # round-tripping: the same money going round
+        "order": "temporal",  # each hop at or after the previous one
+        "min_length": 2,
+        "max_length": 5,
+        "window": "30d",  # first hop to the closing hop
+        "min_ratio": 0.9,  # each hop carries 90-100 % of the previous hop's amount
+        "max_ratio": 1.0,
+        "min_hop_delay": "0s",
+    },
+    "ring": {  # circular invoicing: colluding accounts paying each other from own balances
+        "order": "any",
+        "min_length": 3,  # two accounts paying each other back is too common to flag alone
+        "max_length": 5,
+        "window": "30d",  # all payments of the ring
+    },
+    "scatter_gather": {  # one source -> intermediaries -> one sink
+        "min_intermediaries": 3,
+        "window": "14d",  # first scatter payment to the last gather payment
+        "min_ratio": 0.9,  # each intermediary passes on 90-100 % of what it got, afterwards
+        "max_ratio": 1.0,
+    },
+    "gather_scatter": {  # sources -> one hub -> sinks
+        "min_sources": 3,
+        "min_sinks": 3,
+        "window": "14d",  # first inflow to the last outflow
+        "order": "every outflow at or after every inflow",
+        "min_ratio": 0.9,  # the hub passes on 90-100 % of its inflows
+        "max_ratio": 1.0,
+    },
+    "bipartite": {  # every sender pays every receiver
+        "min_senders": 3,
+        "min_receivers": 3,
+        "window": "14d",  # all payments between the two groups
+    },
+    "stack": {  # layered chains: one source -> layer 1 -> layer 2 -> layer 3 -> one sink
+        "layers": 3,  # layers of intermediaries
+        "min_layer_size": 2,  # distinct accounts in every layer
+        "window": "14d",  # first payment out of the source to the last into the sink
+        "max_dwell": "3d",  # longest an account holds the money before passing it on
+        "min_ratio": 0.9,  # each hop carries 90-100 % of the previous hop on its path
+        "max_ratio": 1.0,
+    },
 }
 
 

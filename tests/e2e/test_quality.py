@@ -20,10 +20,15 @@ FAMILIES = (
     "structuring", "fan_in", "fan_out", "pass_through", "corridor", "funnel_account",
     "agent_hopping", "many_payout_agents", "shared_identifier", "complicit_agent",
     "smuggling_network",
+    # graph families (issue #4)
+    "cycle", "ring", "scatter_gather", "gather_scatter", "bipartite", "stack",
 )  # fmt: skip
-#: Families whose account-level precision is still below 0.8 with the shipped defaults (none
-#: today); listed ones run as strict expected failures.
-PRECISION_GAPS: tuple[str, ...] = ()
+#: Families whose account-level precision is still below 0.8 with the shipped defaults; they run
+#: as strict expected failures. Measured on seed 7: cycle 0.74 (companies paying each other back
+#: and forth, length-2 round trips of 8k-30k EUR), ring 0.59 (suppliers invoicing each other in
+#: rings). Segmenting by party kind would remove them but circular invoicing *is* a company
+#: scheme; the fix is a better signal (e.g. ring members with no other business), not a scope.
+PRECISION_GAPS: tuple[str, ...] = ("cycle", "ring")
 
 
 @pytest.fixture(scope="module")
