@@ -290,6 +290,15 @@ def detect(
         plan = prim.plan(_scope(rule, transfers, lists), rule.params, ctx)
         plans.append((rule, prim, plan))
     kept = pl.collect_all([_kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
+    # graph kinds leave hub accounts out of their search (degree caps): report them
+    skipped_plans = {
+        i: prim.skipped(_scope(rule, transfers, lists), rule.params)
+        for i, (rule, prim, _) in enumerate(plans)
+        if hasattr(prim, "skipped")
+    }
+    skipped_frames = dict(
+        zip(skipped_plans, pl.collect_all(list(skipped_plans.values())), strict=True)
+    )
     period_frames = []
     for (rule, prim, _), windows in zip(plans, kept, strict=True):
         th = prim.thresholds(rule.params)
@@ -321,11 +330,12 @@ def detect(
             "severity": r.severity,
             "fingerprint": getattr(r, "fingerprint", None),
             "file": r.file,
+            "skipped_accounts": skipped_frames[i].to_dicts() if i in skipped_frames else [],
             "params": {
                 k: _json_value(v) if not isinstance(v, Mapping) else dict(v)
                 for k, v in r.params.items()
             },
         }
-        for r in rules.rules
+        for i, r in enumerate(rules.rules)
     ]
     return Alerts(table, meta, currency)

@@ -171,3 +171,19 @@ def test_score_bounds() -> None:
     assert score(0.5, th, {"n": 100}) == 1.0
     assert score(0.5, [Threshold("gap", "<=", 10)], {"gap": 5}) == 1.0
     assert engine.SEVERITY_BASE["critical"] > engine.SEVERITY_BASE["high"]
+
+
+def test_graph_kinds_report_the_hubs_they_skip(tmp_path: Any) -> None:
+    from finintel.typology.loader import load_rules
+
+    rule = tmp_path / "c.yaml"
+    rule.write_text(
+        "id: c\ntitle: t\nfamily: cycle\ndescription: d\n"
+        "pattern:\n  kind: cycle\n  window: 30d\n  max_degree: 3\n"
+    )
+    rows = [("a", _ts(1), "A", "B", 100.0), ("b", _ts(2), "B", "A", 95.0)]
+    rows += [(f"h{i}", _ts(3), "H", f"X{i}", 10.0) for i in range(5)]  # a hub with 5 transfers
+    alerts = detect(_transfers(rows), load_rules(rule))
+    assert alerts.table.height == 1  # the A-B round trip is still found
+    (meta,) = alerts.rules
+    assert meta["skipped_accounts"] == [{"account": "H", "degree": 5}]

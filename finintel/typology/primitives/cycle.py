@@ -248,6 +248,30 @@ class GraphKind:
             evidence=source.map_batches(lambda df: run(df)[1], schema=EVIDENCE_SCHEMA),
         )
 
+    def skipped(self, transfers: pl.LazyFrame, params: Mapping[str, Any]) -> pl.LazyFrame:
+        """The accounts the search leaves out (``account``, ``degree``): over ``max_degree``
+        transfers in the rule's scope, or excluded — for the run summary (hubs are reported,
+        never silently dropped). The same definition as :func:`finintel.graph.tgraph.build`."""
+        cap = self._p(params, "max_degree")
+        excluded = sorted(str(a) for a in self._p(params, "exclude") or ())
+        frame = transfers.filter(
+            pl.col("src_account").is_not_null()
+            & pl.col("dst_account").is_not_null()
+            & (pl.col("src_account") != pl.col("dst_account"))
+        )
+        degree = (
+            pl.concat(
+                [
+                    frame.select(account=pl.col("src_account")),
+                    frame.select(account=pl.col("dst_account")),
+                ]
+            )
+            .group_by("account")
+            .agg(pl.len().cast(pl.Int64).alias("degree"))
+        )
+        over = pl.col("degree") > int(cap) if cap is not None else pl.lit(False)
+        return degree.filter(pl.col("account").is_in(excluded) | over).sort("account")
+
     def span_text(self, span: timedelta, params: Mapping[str, Any]) -> str:
         """``"within 2d 4h (< 7d)"``."""
         window: timedelta = self._p(params, "window")
