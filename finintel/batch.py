@@ -131,6 +131,8 @@ def run(
     sources: str | Path | None = None,
     exclude_handling: Sequence[str] = (),
     pseudonymise: str | Path | None = None,
+    run_id: str | None = None,
+    deterministic: bool = False,
 ) -> RunSummary:
     """Ingest ``paths``, run ``rules`` (a RuleSet or rule paths), write ``out_dir``.
 
@@ -140,7 +142,9 @@ def run(
     without it the data is validated in memory. See the module docstring for ``incremental`` and
     ``as_of``. The link report (entities, links, networks, scores) is written in ``formats``
     (json and parquet always); ``sources`` (a source manifest), ``exclude_handling`` and
-    ``pseudonymise`` (a key file) are checked before any data is read.
+    ``pseudonymise`` (a key file) are checked before any data is read. ``run_id`` names the run
+    (default: a hash of the inputs and rules); ``deterministic`` leaves the run's times and
+    durations out of report.json, so a rerun on the same input writes identical files.
     """
     from finintel.link import check_exclusions
     from finintel.provenance import load_sources
@@ -156,6 +160,8 @@ def run(
         "sources": manifest,
         "exclude_handling": check_exclusions(exclude_handling, manifest),
         "pseudonymise": load_key(pseudonymise) if pseudonymise is not None else None,
+        "run_id": run_id,
+        "deterministic": deterministic,
     }
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
@@ -282,7 +288,7 @@ def _run(
         updated = changes.filter(pl.col("status") == "updated").height
         if incremental:
             table = changes.filter(pl.col("status") != "unchanged")
-    run_id = _run_id(
+    run_id = report_opts["run_id"] or _run_id(
         [{"drop_id": d} for d in _store_drop_ids(st)] if st is not None else inputs,
         alerts.rules,
         store_version,
@@ -295,9 +301,13 @@ def _run(
             "finintel": finintel.__version__,
             "run": {
                 "run_id": run_id,
-                "started_at": started.isoformat(),
-                "finished_at": datetime.now(UTC).isoformat(),
-                "timings_s": {k: round(v, 3) for k, v in timings.items()},
+                "started_at": None if report_opts["deterministic"] else started.isoformat(),
+                "finished_at": None
+                if report_opts["deterministic"]
+                else datetime.now(UTC).isoformat(),
+                "timings_s": None
+                if report_opts["deterministic"]
+                else {k: round(v, 3) for k, v in timings.items()},
                 "incremental": incremental,
             },
             "parameters": {

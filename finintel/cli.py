@@ -263,6 +263,12 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
     help="Cron mode: ingest only new drops; OUT gets the alerts new or updated since the last run.",
 )
 @click.option("--as-of", type=click.IntRange(0), help="Rerun against this earlier store version.")
+@click.option("--run-id", help="Name the run (default: a hash of the inputs and rules).")
+@click.option(
+    "--deterministic",
+    is_flag=True,
+    help="Leave times and durations out of report.json: reruns write identical files.",
+)
 @click.option(
     "--alert-exit-code",
     is_flag=True,
@@ -300,6 +306,8 @@ def run_command(
     store: str | None,
     incremental: bool,
     as_of: int | None,
+    run_id: str | None,
+    deterministic: bool,
     alert_exit_code: bool,
     formats: str,
     sources: str | None,
@@ -329,6 +337,8 @@ def run_command(
         store=store,
         incremental=incremental,
         as_of=as_of,
+        run_id=run_id,
+        deterministic=deterministic,
         progress=_progress(as_json),
         profile=profile,
         base_currency=base_currency,

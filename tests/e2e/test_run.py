@@ -114,3 +114,16 @@ def test_rules_check_data_resolution_and_fail_on_issues(tmp_path: Path) -> None:
     assert code == 1 and "FI151" in err
     code, _, err = _run("rules", "check", str(rule), "--data-resolution", "soon")
     assert code == 2 and "--data-resolution" in err
+
+
+def test_deterministic_reruns_write_identical_files(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        code, _, err = _run("run", str(DEMO), "--out", str(tmp_path / name), "--deterministic", "--run-id", "JIT-7",
+                            "--format", "json,parquet,csv,graphml,gexf")  # fmt: skip
+        assert code == 0, err
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert "report.json" in files and "links.csv" in files
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["run"]["run_id"] == "JIT-7" and report["run"]["started_at"] is None
