@@ -331,10 +331,9 @@ def detect(
             "fingerprint": getattr(r, "fingerprint", None),
             "file": r.file,
             "skipped_accounts": skipped_frames[i].to_dicts() if i in skipped_frames else [],
-            "params": {
-                k: _json_value(v) if not isinstance(v, Mapping) else dict(v)
-                for k, v in r.params.items()
-            },
+            "params": r.params_json()
+            if hasattr(r, "params_json")
+            else {k: _json_value(v) for k, v in r.params.items()},
         }
         for i, r in enumerate(rules.rules)
     ]
