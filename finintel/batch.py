@@ -58,6 +58,7 @@ class RunSummary:
     updated_alerts: int = 0
     skipped: list[str] = field(default_factory=list)
     deferred: list[dict[str, str]] = field(default_factory=list)
+    highlights: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class RunSummary:
             "new_alerts": self.new_alerts,
             "updated_alerts": self.updated_alerts,
             "alerts_by_typology": self.alerts_by_typology,
+            "highlights": self.highlights,
             "outputs": self.outputs,
             "timings": self.timings,
         }
@@ -345,6 +347,7 @@ def _run(
             meta=meta,
         )
         report.write(tmp, report_opts["formats"])
+        highlights = _highlights(report)
         timings["write"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         outputs = sorted(p.name for p in tmp.iterdir())
@@ -372,7 +375,31 @@ def _run(
         updated_alerts=updated,
         skipped=skipped,
         deferred=deferred,
+        highlights=highlights,
     )
+
+
+def _highlights(report: Any, top: int = 5) -> dict[str, Any]:
+    """Counts of the link report and its top networks and links by score (for the summary)."""
+    networks = report.networks.sort(["score", "network_id"], descending=[True, False]).head(top)
+    links = report.links.sort(["score", "link_id"], descending=[True, False], nulls_last=True).head(
+        top
+    )
+    return {
+        "entities": report.entities.height,
+        "links": report.links.height,
+        "networks": report.networks.height,
+        "top_networks": [
+            {"network_id": r["network_id"], "members": r["n_members"], "total_base": r["total_base"],
+             "typologies": r["typologies"], "score": r["score"]}
+            for r in networks.iter_rows(named=True)
+        ],
+        "top_links": [
+            {"src": r["src_key"], "dst": r["dst_key"], "transfers": r["n_transfers"],
+             "total_base": r["total_base"], "typologies": r["typologies"], "score": r["score"]}
+            for r in links.iter_rows(named=True)
+        ],
+    }  # fmt: skip
 
 
 def _store_drop_ids(st: Any) -> list[str]:

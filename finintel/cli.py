@@ -374,9 +374,23 @@ def _print_run(summary: Any, out: str) -> None:
     click.echo(line + ":")
     for typology, n in sorted(summary.alerts_by_typology.items()):
         click.echo(f"  {n:>6}  {typology}")
-    click.echo(
-        f"results: {Path(out) / 'report.json'} (alerts.parquet, quarantine.parquet beside it)"
+    h = summary.highlights
+    if h:
+        click.echo(f"{h['networks']} network(s), {h['links']} link(s), {h['entities']} entities")
+        for n in h["top_networks"]:
+            click.echo(
+                f"  network {n['network_id']}: {n['members']} members, "
+                f"{n['total_base']:,.0f} {'EUR'}, score {n['score']:.2f}, {', '.join(n['typologies'])}"
+            )
+        for link in h["top_links"]:
+            click.echo(
+                f"  link {link['src']} -> {link['dst']}: {link['transfers']} transfer(s), "
+                f"{link['total_base']:,.0f}, score {link['score'] or 0:.2f}"
+            )
+    main_file = Path(out) / (
+        "report.html" if (Path(out) / "report.html").exists() else "report.json"
     )
+    click.echo(f"results: {main_file} (tables and the other formats beside it)")
 
 
 @main.command("watch")
