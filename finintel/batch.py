@@ -381,10 +381,12 @@ def _run(
 
 def _highlights(report: Any, top: int = 5) -> dict[str, Any]:
     """Counts of the link report and its top networks and links by score (for the summary)."""
-    networks = report.networks.sort(["score", "network_id"], descending=[True, False]).head(top)
-    links = report.links.sort(["score", "link_id"], descending=[True, False], nulls_last=True).head(
-        top
-    )
+    networks = report.networks.sort(
+        ["score", "total_base", "network_id"], descending=[True, True, False], nulls_last=True
+    ).head(top)
+    links = report.links.sort(
+        ["score", "total_base", "link_id"], descending=[True, True, False], nulls_last=True
+    ).head(top)
     return {
         "entities": report.entities.height,
         "links": report.links.height,
