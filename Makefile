@@ -8,7 +8,7 @@ OUT ?= out
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint format bench fixtures golden clean
+.PHONY: help install run test browser lint format bench fixtures golden clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -24,8 +24,14 @@ install: $(STAMP)  ## create .venv and install finintel with its dev extra
 run: $(STAMP)  ## run the main job on the bundled demo drop into out/
 	$(BIN)/finintel run $(DEMO)/drop --rules rules --out $(OUT)
 
-test: $(STAMP)  ## run the test suite
+test: $(STAMP) browser  ## run the test suite
 	$(BIN)/pytest -q
+
+browser:  ## install Debian's Chromium (when missing) for the real-browser test of report.html
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "note: no /usr/bin/chromium (apt-get install chromium): the browser tests will be skipped"; fi
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check finintel tests bench

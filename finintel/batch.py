@@ -129,7 +129,7 @@ def run(
     profiles_dir: str | Path | None = None,
     strict: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
-    formats: str | Sequence[str] = ("json", "parquet"),
+    formats: str | Sequence[str] = ("json", "parquet", "html"),
     sources: str | Path | None = None,
     exclude_handling: Sequence[str] = (),
     pseudonymise: str | Path | None = None,

@@ -277,9 +277,9 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
 @click.option(
     "--format",
     "formats",
-    default="json,parquet",
+    default="json,parquet,html",
     show_default=True,
-    help="Report formats, comma-separated: json, parquet, csv, graphml, gexf.",
+    help="Report formats, comma-separated: json, parquet, html, csv, graphml, gexf, ftm, goaml.",
 )
 @click.option(
     "--sources",

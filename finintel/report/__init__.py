@@ -1,7 +1,7 @@
 """Report writers: one module per format; each only reads a :class:`~finintel.link.LinkReport`.
 
 >>> sorted(FORMATS)
-['csv', 'gexf', 'graphml', 'json', 'parquet']
+['csv', 'ftm', 'gexf', 'goaml', 'graphml', 'html', 'json', 'parquet']
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from finintel.errors import UsageError, did_you_mean
 if TYPE_CHECKING:
     from finintel.link import LinkReport
 
-__all__ = ["FORMATS", "LATER_FORMATS", "parse_formats", "write"]
+__all__ = ["FORMATS", "parse_formats", "write"]
 
 #: format name → (module, function); each ``function(report, out_dir) -> [paths]``.
 FORMATS: dict[str, tuple[str, str]] = {
@@ -25,11 +25,13 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("csv_writer", "write"),
     "graphml": ("graph_writer", "write_graphml"),
     "gexf": ("graph_writer", "write_gexf"),
+    "ftm": ("ftm_writer", "write"),
+    "goaml": ("goaml_writer", "write"),
+    "html": ("html_writer", "write"),
 }
+
+
 #: Formats named in the issue that later parts add.
-LATER_FORMATS: tuple[str, ...] = ("html", "ftm", "goaml")
-
-
 def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     """``"json, csv"`` (or a list) → checked, de-duplicated format names in the given order."""
     items = text.split(",") if isinstance(text, str) else list(text)
@@ -38,8 +40,6 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
         name = item.strip().lower()
         if not name:
             continue
-        if name in LATER_FORMATS:
-            raise UsageError("FI095", f"format {name!r} is not available yet")
         if name not in FORMATS:
             hint = did_you_mean(name, FORMATS)
             raise UsageError(

@@ -163,8 +163,7 @@ def test_format_names() -> None:
     assert parse_formats("json, csv,json") == ("json", "csv")
     with pytest.raises(UsageError, match="unknown format 'jsno' \\(did you mean 'json'\\?\\)"):
         parse_formats("jsno")
-    with pytest.raises(UsageError, match="not available yet"):
-        parse_formats("html")
+    assert parse_formats("html,ftm,goaml") == ("html", "ftm", "goaml")
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
