@@ -48,8 +48,9 @@ bench: $(STAMP)  ## benchmark the engine on generated drops (bench/results/)
 fixtures: $(STAMP)  ## regenerate the committed demo drop and bad-input fixtures
 	$(BIN)/python fixtures/build.py
 
-golden: $(STAMP)  ## rewrite the expected-error headers of tests/typology/invalid on purpose
+golden: $(STAMP)  ## rewrite the golden files (invalid-rule headers, demo report digests) on purpose
 	$(BIN)/python tests/typology/test_loader.py --regolden
+	FININTEL_REGOLDEN=1 $(BIN)/pytest -q tests/e2e/test_golden_demo.py tests/report
 
 clean:  ## remove the virtualenv, caches and outputs
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
