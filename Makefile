@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install finintel with its dev extra
 
 run: $(STAMP)  ## run the main job on the bundled demo drop into out/
-	$(BIN)/finintel run $(DEMO)/drop --rules rules --out $(OUT)
+	$(BIN)/finintel run $(DEMO)/drop --rules rules --out $(OUT) --format json,parquet,html,csv,graphml,gexf,ftm,goaml
 
 test: $(STAMP) browser  ## run the test suite
 	$(BIN)/pytest -q
