@@ -30,6 +30,8 @@ _LAZY = {
     "run": "finintel.batch",
     "RunSummary": "finintel.batch",
     "evaluate": "finintel.backtest",
+    "resolve": "finintel.resolve",
+    "Entities": "finintel.resolve",
     "link": "finintel.link",
     "LinkReport": "finintel.link",
     "load_sources": "finintel.provenance",
@@ -43,6 +45,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Dataset",
+    "Entities",
     "FinintelError",
     "Flows",
     "IngestSummary",
@@ -60,6 +63,7 @@ __all__ = [
     "load_rules",
     "load_sources",
     "load_store",
+    "resolve",
     "run",
     "trace",
 ]
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
     from finintel.ingest.load import Dataset, IngestSummary, ingest_to_store, load, load_store
     from finintel.link import LinkReport, link
     from finintel.provenance import SourceManifest, load_sources
+    from finintel.resolve import Entities, resolve
     from finintel.synth import generate
     from finintel.typology.engine import Alerts, detect
     from finintel.typology.loader import RuleSet, load_rules
