@@ -421,6 +421,7 @@ def _print_run(summary: Any, out: str) -> None:
 @click.option(
     "--max-polls", type=click.IntRange(1), help="Stop after this many looks (default: never)."
 )
+@json_option
 @api_call
 def watch_command(
     inbox: str,
@@ -430,12 +431,19 @@ def watch_command(
     interval: float,
     max_runs: int | None,
     max_polls: int | None,
+    as_json: bool,
 ) -> None:
-    """Poll INBOX and run incrementally whenever files not yet in the store appear."""
+    """Poll INBOX and run incrementally whenever files not yet in the store appear.
+
+    With --json, each run's summary is printed as one JSON object per line.
+    """
     from finintel.batch import watch
 
     for summary in watch(inbox, list(rules_paths), out, store=store, interval=interval,
                          max_runs=max_runs, max_polls=max_polls):  # fmt: skip
+        if as_json:
+            click.echo(json.dumps({"ok": True, **summary.to_dict()}, default=str))
+            continue
         click.echo(
             f"{summary.run_id}: {summary.new_alerts} new, {summary.updated_alerts} updated "
             f"alert(s) -> {Path(out) / 'alerts.parquet'}"
@@ -671,11 +679,15 @@ def rules_list(paths: tuple[str, ...], as_json: bool) -> None:
 
 
 @rules.command("schema")
-def rules_schema() -> None:
-    """Print the JSON Schema of rule files (for yaml-language-server and other editors)."""
+@json_option
+def rules_schema(as_json: bool) -> None:
+    """Print the JSON Schema of rule files (for yaml-language-server and other editors).
+
+    With --json it is printed on one line.
+    """
     from finintel.typology.jsonschema import rules_json_schema
 
-    click.echo(json.dumps(rules_json_schema(), indent=2))
+    click.echo(json.dumps(rules_json_schema(), indent=None if as_json else 2))
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import polars as pl
 from click.testing import CliRunner
 
@@ -160,3 +161,20 @@ def test_trace_command(tmp_path: Path) -> None:
         "fifa",
     )
     assert code == 2 and "FI080" in err and "fifo" in err
+
+
+def _leaf_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out: list[tuple[str, click.Command]] = []
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            out += _leaf_commands(cmd, f"{prefix}{name} ")
+        else:
+            out.append((f"{prefix}{name}", cmd))
+    return out
+
+
+def test_every_command_takes_json() -> None:
+    missing = [
+        name for name, cmd in _leaf_commands(main) if "as_json" not in {p.name for p in cmd.params}
+    ]
+    assert missing == []
