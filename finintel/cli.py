@@ -64,6 +64,19 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def rules_option(func: F) -> F:
+    """``--rules``: the typology folders or files of a run."""
+    return click.option(
+        "--rules",
+        "rules_paths",
+        multiple=True,
+        default=("rules",),
+        show_default=True,
+        type=click.Path(),
+        help="Rule folder(s) or files; repeatable.",
+    )(func)
+
+
 def load_options(func: F) -> F:
     """Options shared by every command that reads input drops."""
     options = [
@@ -237,15 +250,7 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
 
 @main.command("run")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--rules",
-    "rules_paths",
-    multiple=True,
-    default=("rules",),
-    show_default=True,
-    type=click.Path(),
-    help="Rule folder(s) or files; repeatable.",
-)
+@rules_option
 @click.option(
     "--out",
     required=True,
@@ -399,15 +404,7 @@ def _print_run(summary: Any, out: str) -> None:
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False), help="Output folder of each run."
 )
-@click.option(
-    "--rules",
-    "rules_paths",
-    multiple=True,
-    default=("rules",),
-    show_default=True,
-    type=click.Path(),
-    help="Rule folder(s) or files; repeatable.",
-)
+@rules_option
 @click.option(
     "--interval",
     default=60.0,
