@@ -77,8 +77,25 @@ def rules_option(func: F) -> F:
     )(func)
 
 
+LOAD_OPTIONS = (
+    "profile", "source", "timezone", "fx", "base_currency", "max_fx_staleness", "profiles_dir",
+    "strict",
+)  # fmt: skip
+
+
 def load_options(func: F) -> F:
-    """Options shared by every command that reads input drops."""
+    """Options shared by every command that reads input drops.
+
+    The command receives them as one ``load`` mapping of keyword arguments for
+    ``finintel.load`` / ``ingest_to_store`` / ``run`` (``max_fx_staleness`` as a timedelta).
+    """
+
+    @functools.wraps(func)
+    def bundled(*args: Any, **kwargs: Any) -> Any:
+        load = {name: kwargs.pop(name) for name in LOAD_OPTIONS}
+        load["max_fx_staleness"] = timedelta(days=load["max_fx_staleness"])
+        return func(*args, load=load, **kwargs)
+
     options = [
         click.option("--profile", help="Source profile name or YAML file (default: recognise by columns)."),
         click.option("--source", help="Who supplied the data (default: <profile>:<file stem>)."),
@@ -92,9 +109,10 @@ def load_options(func: F) -> F:
                      help="Folder of source profiles (default: rules/sources)."),
         click.option("--strict", is_flag=True, help="Fail (exit 1) if any row is quarantined."),
     ]  # fmt: skip
+    wrapped: Any = bundled
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapped = option(wrapped)
+    return wrapped  # type: ignore[no-any-return]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -171,14 +189,7 @@ def _tail(text: str, width: int) -> str:
 def ingest(
     inputs: tuple[str, ...],
     store: str,
-    profile: str | None,
-    source: str | None,
-    timezone: str | None,
-    fx: tuple[str, ...],
-    base_currency: str,
-    max_fx_staleness: int,
-    profiles_dir: str | None,
-    strict: bool,
+    load: dict[str, Any],
     as_json: bool,
 ) -> None:
     """Canonicalise INPUT files/folders into the store (files already ingested are skipped).
@@ -190,14 +201,7 @@ def ingest(
     summary = finintel.ingest_to_store(
         list(inputs),
         store,
-        profile=profile,
-        base_currency=base_currency,
-        source=source,
-        timezone=timezone,
-        fx=fx,
-        max_fx_staleness=timedelta(days=max_fx_staleness),
-        profiles_dir=profiles_dir,
-        strict=strict,
+        **load,
         progress=_progress(as_json),
     )
     data = summary.to_dict()
@@ -318,14 +322,7 @@ def run_command(
     sources: str | None,
     exclude_handling: tuple[str, ...],
     pseudonymise: str | None,
-    profile: str | None,
-    source: str | None,
-    timezone: str | None,
-    fx: tuple[str, ...],
-    base_currency: str,
-    max_fx_staleness: int,
-    profiles_dir: str | None,
-    strict: bool,
+    load: dict[str, Any],
     as_json: bool,
 ) -> None:
     """The whole batch: validate rules, ingest INPUT, detect, write OUT.
@@ -345,14 +342,7 @@ def run_command(
         run_id=run_id,
         deterministic=deterministic,
         progress=_progress(as_json),
-        profile=profile,
-        base_currency=base_currency,
-        source=source,
-        timezone=timezone,
-        fx=fx,
-        max_fx_staleness=timedelta(days=max_fx_staleness),
-        profiles_dir=profiles_dir,
-        strict=strict,
+        **load,
         formats=formats,
         sources=sources,
         exclude_handling=[c for v in exclude_handling for c in v.split(",") if c.strip()],
@@ -497,14 +487,7 @@ def trace_command(
     lookback: str | None,
     min_amount: float,
     start: str | None,
-    profile: str | None,
-    source: str | None,
-    timezone: str | None,
-    fx: tuple[str, ...],
-    base_currency: str,
-    max_fx_staleness: int,
-    profiles_dir: str | None,
-    strict: bool,
+    load: dict[str, Any],
     as_json: bool,
 ) -> None:
     """Follow money from seed accounts, hop by hop in time order, under each tracing policy.
@@ -515,14 +498,7 @@ def trace_command(
 
     ds = finintel.load(
         list(inputs),
-        profile=profile,
-        base_currency=base_currency,
-        source=source,
-        timezone=timezone,
-        fx=fx,
-        max_fx_staleness=timedelta(days=max_fx_staleness),
-        profiles_dir=profiles_dir,
-        strict=strict,
+        **load,
     )
     chosen = [p.strip() for text in policies for p in text.split(",") if p.strip()] or None
     flows = finintel.trace(

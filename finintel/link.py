@@ -64,22 +64,16 @@ _STRS = pl.List(pl.String())
 
 #: Evidence transfers (facts): the canonical columns an analyst needs, plus provenance.
 EVIDENCE: dict[str, pl.DataType] = {
-    "source": pl.String(),
-    "tx_id": pl.String(),
-    "ts": UTC_TS,
-    "src_account": pl.String(),
-    "dst_account": pl.String(),
-    "amount": pl.Float64(),
-    "currency": pl.String(),
-    "amount_base": pl.Float64(),
-    "channel": pl.String(),
-    "src_party": pl.String(),
-    "dst_party": pl.String(),
-    "src_country": pl.String(),
-    "dst_country": pl.String(),
+    **{
+        c: TRANSFERS[c]
+        for c in (
+            "source", "tx_id", "ts", "src_account", "dst_account", "amount", "currency",
+            "amount_base", "channel", "src_party", "dst_party", "src_country", "dst_country",
+        )
+    },
     "link_id": pl.String(),
     "handling": pl.String(),
-}
+}  # fmt: skip
 
 IDENTIFIER = pl.Struct({"type": pl.String(), "value": pl.String()})
 PLAYER = pl.Struct(

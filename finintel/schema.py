@@ -179,11 +179,6 @@ def check_schema(
     return errors
 
 
-def empty(columns: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """An empty frame with exactly these columns and types."""
-    return pl.DataFrame(schema=dict(columns))
-
-
 def conform(frame: pl.LazyFrame, columns: Mapping[str, pl.DataType]) -> pl.LazyFrame:
     """Select ``columns`` in order, casting each and filling absent ones with nulls."""
     have = frame.collect_schema()

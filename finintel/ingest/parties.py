@@ -12,14 +12,10 @@ import polars as pl
 from finintel.hashing import digest_expr
 from finintel.ingest.codes import countries
 from finintel.ingest.profile import PARTY_FIELDS, SourceProfile
+from finintel.ingest.transfers import clean_text
 from finintel.schema import PARTIES
 
 IDENTITY_FIELDS = ("name", "birth_date", "id_number", "id_country", "phone", "email")
-
-
-def _clean(e: pl.Expr) -> pl.Expr:
-    s = e.cast(pl.String).str.strip_chars()
-    return pl.when(s == "").then(None).otherwise(s)
 
 
 def _birth_date(e: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
@@ -27,11 +23,11 @@ def _birth_date(e: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
         return e
     if isinstance(dtype, pl.Datetime):
         return e.dt.date()
-    return _clean(e).str.to_date("%Y-%m-%d", strict=False)
+    return clean_text(e).str.to_date("%Y-%m-%d", strict=False)
 
 
 def _country(e: pl.Expr) -> pl.Expr:
-    c = _clean(e).str.to_uppercase()
+    c = clean_text(e).str.to_uppercase()
     return pl.when(c.is_in(sorted(countries()))).then(c).otherwise(None)
 
 
@@ -59,7 +55,7 @@ def _side_frame(frame: pl.DataFrame, side: str) -> pl.DataFrame:
         elif f in ("country", "id_country"):
             exprs[f] = _country(pl.col(name))
         else:
-            exprs[f] = _clean(pl.col(name))
+            exprs[f] = clean_text(pl.col(name))
     out = frame.select([e.alias(f) for f, e in exprs.items()] + [pl.col("source")])
     derived = derived_party_id({f: pl.col(f) for f in IDENTITY_FIELDS})
     return out.with_columns(pl.coalesce(pl.col("party_id"), derived).alias("party_id")).select(
@@ -113,22 +109,22 @@ def read_parties_file(
     src_expr = (
         pl.lit(source_override)
         if source_override
-        else pl.coalesce(_clean(col("source")), pl.lit(source))
+        else pl.coalesce(clean_text(col("source")), pl.lit(source))
         if "source" in schema
         else pl.lit(source)
     )
     birth_raw = col("birth_date").cast(pl.String)
     values = {
-        "party_id": _clean(col("party_id")),
-        "name": _clean(col("name")),
+        "party_id": clean_text(col("party_id")),
+        "name": clean_text(col("name")),
         "birth_date": _birth_date(col("birth_date"), schema.get("birth_date")),
-        "id_type": _clean(col("id_type")),
-        "id_number": _clean(col("id_number")),
-        "id_country": _clean(col("id_country")).str.to_uppercase(),
-        "phone": _clean(col("phone")),
-        "email": _clean(col("email")),
-        "address": _clean(col("address")),
-        "country": _clean(col("country")).str.to_uppercase(),
+        "id_type": clean_text(col("id_type")),
+        "id_number": clean_text(col("id_number")),
+        "id_country": clean_text(col("id_country")).str.to_uppercase(),
+        "phone": clean_text(col("phone")),
+        "email": clean_text(col("email")),
+        "address": clean_text(col("address")),
+        "country": clean_text(col("country")).str.to_uppercase(),
         "source": src_expr,
     }
     known = sorted(countries())
@@ -138,7 +134,7 @@ def read_parties_file(
         (
             "bad_type",
             "birth_date",
-            pl.col("birth_date").is_null() & (_clean(pl.col("_birth_raw")).is_not_null()),
+            pl.col("birth_date").is_null() & (clean_text(pl.col("_birth_raw")).is_not_null()),
             pl.format("birth_date '{}' is not a date (YYYY-MM-DD)", pl.col("_birth_raw")),
         ),
         (

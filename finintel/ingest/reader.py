@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from finintel.errors import DataError, FinintelError, Location, UsageError, did_you_mean
+from finintel.errors import DataError, FinintelError, Location, did_you_mean
 from finintel.ingest.parties import attach_parties, read_parties_file
 from finintel.ingest.profile import SourceProfile
 from finintel.ingest.result import FileBatch, FileCounts
@@ -255,13 +255,4 @@ def read_file(
     return FileBatch(counts, transfers, parties, result.quarantine.select(list(QUARANTINE)))
 
 
-def require_known_profile(name: str, profiles: Mapping[str, SourceProfile]) -> SourceProfile:
-    if name in profiles:
-        return profiles[name]
-    raise UsageError(
-        "FI007",
-        f"unknown profile {name!r}; known: {', '.join(sorted(profiles))}{did_you_mean(name, profiles)}",
-    )
-
-
-__all__: Sequence[str] = ("InputFile", "Kind", "discover", "identify", "read_file", "scan")
+__all__ = ("InputFile", "Kind", "discover", "identify", "read_file", "scan")

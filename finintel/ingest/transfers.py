@@ -19,7 +19,7 @@ from finintel.ingest.codes import countries, currencies
 from finintel.ingest.fx import to_base
 from finintel.ingest.profile import ColumnSource, SourceProfile
 from finintel.ingest.timestamps import parse_timestamp
-from finintel.schema import MOVED_STATUS, TRANSFERS, UTC_TS
+from finintel.schema import MOVED_STATUS, STATUSES, TRANSFERS, UTC_TS
 
 REQUIRED = ("tx_id", "ts", "src_account", "dst_account", "amount", "currency")
 TEXT_COLUMNS = tuple(c for c, t in TRANSFERS.items() if t == pl.String and c != "source")
@@ -51,7 +51,8 @@ def _text(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.String)
 
 
-def _clean_text(e: pl.Expr) -> pl.Expr:
+def clean_text(e: pl.Expr) -> pl.Expr:
+    """Text, trimmed; blank → null."""
     s = e.cast(pl.String).str.strip_chars()
     return pl.when(s == "").then(None).otherwise(s)
 
@@ -113,9 +114,9 @@ def plan_transfers(
     for c in TEXT_COLUMNS:
         if c in ("src_account", "dst_account", "src_country", "dst_country"):
             continue
-        cols[c] = _clean_text(mapped(c))
+        cols[c] = clean_text(mapped(c))
     if profile is not None and profile.channel is not None:
-        cols["channel"] = _clean_text(profile.channel.expr()).str.to_lowercase()
+        cols["channel"] = clean_text(profile.channel.expr()).str.to_lowercase()
     elif "channel" in cols:
         cols["channel"] = cols["channel"].str.to_lowercase()
     cols["currency"] = cols["currency"].str.to_uppercase()
@@ -130,7 +131,7 @@ def plan_transfers(
 
     status_raw: pl.Expr | None = None
     if profile is not None and profile.status is not None:
-        status_raw = _clean_text(pl.col(profile.status.column))
+        status_raw = clean_text(pl.col(profile.status.column))
         mapping = pl.DataFrame(
             {"k": list(profile.status.values), "v": list(profile.status.values.values())},
             schema={"k": pl.String, "v": pl.String},
@@ -139,7 +140,7 @@ def plan_transfers(
             mapping["k"], mapping["v"], default=None, return_dtype=pl.String
         )
     elif "status" in schema and profile is None:
-        status_raw = _clean_text(pl.col("status")).str.to_lowercase()
+        status_raw = clean_text(pl.col("status")).str.to_lowercase()
         cols["status"] = status_raw
     else:
         cols["status"] = pl.lit(MOVED_STATUS)
@@ -147,10 +148,10 @@ def plan_transfers(
     debit: pl.Expr | None = None
     if profile is not None and profile.layout == "statement" and profile.statement is not None:
         st = profile.statement
-        own, other = _clean_text(st.account.expr()), _clean_text(st.counterparty.expr())
+        own, other = clean_text(st.account.expr()), clean_text(st.counterparty.expr())
         d = st.direction
         if d.column is not None:
-            flag = _clean_text(pl.col(d.column)).str.to_uppercase()
+            flag = clean_text(pl.col(d.column)).str.to_uppercase()
             debit = (
                 pl.when(flag.is_in([v.upper() for v in d.debit]))
                 .then(True)
@@ -166,12 +167,10 @@ def plan_transfers(
         cols["src_account"] = pl.when(debit).then(own).otherwise(other)
         cols["dst_account"] = pl.when(debit).then(other).otherwise(own)
         own_c = (
-            _clean_text(st.account_country.expr())
-            if st.account_country
-            else pl.lit(None, pl.String)
+            clean_text(st.account_country.expr()) if st.account_country else pl.lit(None, pl.String)
         )
         other_c = (
-            _clean_text(st.counterparty_country.expr())
+            clean_text(st.counterparty_country.expr())
             if st.counterparty_country
             else pl.lit(None, pl.String)
         )
@@ -179,14 +178,14 @@ def plan_transfers(
         cols["dst_country"] = pl.when(debit).then(other_c).otherwise(own_c).str.to_uppercase()
     else:
         for c in ("src_account", "dst_account"):
-            cols[c] = _clean_text(mapped(c))
+            cols[c] = clean_text(mapped(c))
         for c in COUNTRY_COLUMNS:
-            cols[c] = _clean_text(mapped(c)).str.to_uppercase()
+            cols[c] = clean_text(mapped(c)).str.to_uppercase()
     cols["amount"] = amount
     if opts.source is not None:
         cols["source"] = pl.lit(opts.source)
     elif profile is None and "source" in schema:
-        cols["source"] = pl.coalesce(_clean_text(pl.col("source")), pl.lit(source))
+        cols["source"] = pl.coalesce(clean_text(pl.col("source")), pl.lit(source))
     else:
         cols["source"] = pl.lit(source)
 
@@ -232,12 +231,13 @@ def plan_transfers(
     amount_c, ts_c, cur_c = canon["amount"], canon["ts"], canon["currency"]
     checks: list[Check] = []
     for c in REQUIRED:
-        if c in ("amount", "ts"):
-            missing = raw_of(c).is_null() | (raw_of(c).str.strip_chars() == "")
-        else:
-            missing = canon[c].is_null() & raw_of(c).is_null()
-        if c in ("src_account", "dst_account") and debit is not None:
-            missing = canon[c].is_null()
+        # amount and ts: no value at all (an unreadable one is bad_type / bad_timestamp);
+        # text columns: nothing but blanks
+        missing = (
+            raw_of(c).is_null() | (raw_of(c).str.strip_chars() == "")
+            if c in ("amount", "ts")
+            else canon[c].is_null()
+        )
         checks.append(Check("missing", c, missing, pl.lit(f"{c} is missing")))
     if debit is not None:
         checks.append(
@@ -322,11 +322,11 @@ def plan_transfers(
                 profile.status.column if profile and profile.status else "status",
                 status_raw.is_not_null() & canon["status"].is_null()
                 if profile is not None
-                else status_raw.is_not_null() & ~status_raw.is_in(list(_statuses())),
+                else status_raw.is_not_null() & ~status_raw.is_in(list(STATUSES)),
                 pl.format(
                     "status '{}' is not one of {}",
                     status_raw,
-                    pl.lit(", ".join(known) if profile is not None else ", ".join(_statuses())),
+                    pl.lit(", ".join(known) if profile is not None else ", ".join(STATUSES)),
                 ),
             )
         )
@@ -349,12 +349,6 @@ def plan_transfers(
         (pl.col("_ts_naive") | pl.col("_payout_naive")) if zone is None else pl.lit(False)
     )
     return Plan(frame, checks, raw_columns, naive_unzoned)
-
-
-def _statuses() -> tuple[str, ...]:
-    from finintel.schema import STATUSES
-
-    return STATUSES
 
 
 @dataclass

@@ -10,8 +10,6 @@ import polars as pl
 
 from finintel.link import ASSESSMENT_COLUMNS, LinkReport
 
-#: Subject tables split into facts and assessments; alerts and scores are assessments whole.
-SUBJECTS: tuple[str, ...] = ("entities", "links", "networks", "transfers")
 ID_OF: dict[str, str] = {
     "entities": "entity_id",
     "links": "link_id",

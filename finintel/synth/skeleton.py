@@ -19,7 +19,6 @@ from finintel.synth.world import World
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 #: Currencies of the drop (index = code in skeletons).
 CURRENCIES: tuple[str, ...] = (

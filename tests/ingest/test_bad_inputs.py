@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import finintel
-from finintel.errors import DataError, ErrorList
+from finintel.errors import DataError
 
 BAD = Path(__file__).resolve().parents[2] / "fixtures" / "bad"
 
@@ -208,6 +208,22 @@ def test_no_rows_lost_over_all_bad_fixtures() -> None:
     assert totals["rows_accepted"] == ds.records.height
 
 
-def test_errors_of_several_files_do_not_hide_each_other() -> None:
-    with pytest.raises((DataError, ErrorList)):
+def test_a_corrupt_file_among_good_ones_fails_the_load_and_is_named() -> None:
+    with pytest.raises(DataError) as info:
         finintel.load([BAD / "good.parquet", BAD / "corrupt.parquet"])
+    assert info.value.code == "FI002"
+    assert info.value.location is not None and info.value.location.file == str(
+        BAD / "corrupt.parquet"
+    )
+
+
+def test_blank_text_is_missing(tmp_path: Path) -> None:
+    frame = pl.read_parquet(BAD / "good.parquet").head(3)
+    frame = frame.with_columns(
+        pl.Series("src_account", ["DE00", "  ", "DE02"]), pl.Series("currency", ["EUR", "EUR", ""])
+    )
+    frame.write_parquet(tmp_path / "blanks.parquet")
+    ds = finintel.load(tmp_path / "blanks.parquet")
+    _balanced(ds)
+    got = {r["row"]: (r["reason"], r["column"]) for r in ds.quarantine.iter_rows(named=True)}
+    assert got == {1: ("missing", "src_account"), 2: ("missing", "currency")}

@@ -28,6 +28,7 @@ account is a ``member``. Metrics: ``length``, ``span_seconds``, ``amount`` (sum 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -169,7 +170,7 @@ def sort_evidence(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-class GraphKind:
+class GraphKind(ABC):
     """Shared frame of the graph kinds: parameters, lazy plan, graph with degree caps."""
 
     kind: ClassVar[str]
@@ -190,9 +191,9 @@ class GraphKind:
         """Checks across parameters (none by default)."""
         return []
 
+    @abstractmethod
     def kind_metrics(self, params: Mapping[str, Any]) -> dict[str, pl.DataType]:
         """The kind's own metrics (``skipped_accounts`` is added to every kind)."""
-        raise NotImplementedError
 
     def metrics(self, params: Mapping[str, Any]) -> Mapping[str, pl.DataType]:
         return {**self.kind_metrics(params), "skipped_accounts": pl.Int64()}
@@ -210,9 +211,9 @@ class GraphKind:
             exclude=[str(a) for a in self._p(params, "exclude") or ()],
         )
 
+    @abstractmethod
     def search(self, g: TGraph, params: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Windows (focus, start, end, kind metrics) and evidence of the kind on ``g``."""
-        raise NotImplementedError
 
     def compute(
         self, transfers: pl.DataFrame, params: Mapping[str, Any]
