@@ -38,6 +38,8 @@ _LAZY = {
     "SourceManifest": "finintel.provenance",
     "trace": "finintel.graph.trace",
     "Flows": "finintel.graph.trace",
+    "xref": "finintel.xref",
+    "Xref": "finintel.xref",
 }
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "RunSummary",
     "SourceManifest",
     "UsageError",
+    "Xref",
     "detect",
     "evaluate",
     "generate",
@@ -66,6 +69,7 @@ __all__ = [
     "resolve",
     "run",
     "trace",
+    "xref",
 ]
 
 if TYPE_CHECKING:
@@ -79,6 +83,7 @@ if TYPE_CHECKING:
     from finintel.synth import generate
     from finintel.typology.engine import Alerts, detect
     from finintel.typology.loader import RuleSet, load_rules
+    from finintel.xref import Xref, xref
 
 
 def __getattr__(name: str) -> Any:

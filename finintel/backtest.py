@@ -145,12 +145,12 @@ def _hits(alerts: pl.DataFrame, members: pl.DataFrame, txs: pl.DataFrame) -> pl.
 
 def _flagged(alerts: pl.DataFrame) -> set[str]:
     """The entities an alert flags: its focus, or its accounts when the focus is an identifier
-    (a shared phone or ID number flags the accounts of the parties using it) or a motif (a
-    cycle or a scatter-gather flags its member accounts)."""
+    (a shared phone or ID number flags the accounts of the parties using it), a motif (a
+    cycle or a scatter-gather flags its member accounts) or a watchlist target."""
     if "focus_kind" not in alerts.columns or "accounts" not in alerts.columns:
         return set(alerts["focus"].to_list())
-    by_id = alerts.filter(pl.col("focus_kind").is_in(["identifier", "motif"]))
-    rest = alerts.filter(~pl.col("focus_kind").is_in(["identifier", "motif"]))
+    by_id = alerts.filter(pl.col("focus_kind").is_in(["identifier", "motif", "target"]))
+    rest = alerts.filter(~pl.col("focus_kind").is_in(["identifier", "motif", "target"]))
     return set(rest["focus"].to_list()) | set(by_id["accounts"].explode().drop_nulls().to_list())
 
 

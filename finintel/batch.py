@@ -135,6 +135,7 @@ def run(
     pseudonymise: str | Path | None = None,
     run_id: str | None = None,
     deterministic: bool = False,
+    decisions: str | Path | None = None,
 ) -> RunSummary:
     """Ingest ``paths``, run ``rules`` (a RuleSet or rule paths), write ``out_dir``.
 
@@ -147,6 +148,8 @@ def run(
     ``pseudonymise`` (a key file) are checked before any data is read. ``run_id`` names the run
     (default: a hash of the inputs and rules); ``deterministic`` leaves the run's times and
     durations out of report.json, so a rerun on the same input writes identical files.
+    When a rule groups by ``entity``, the parties are resolved once (:func:`finintel.resolve`,
+    honouring the analyst ``decisions`` file) before detection.
     """
     from finintel.link import check_exclusions
     from finintel.provenance import load_sources
@@ -164,6 +167,7 @@ def run(
         "pseudonymise": load_key(pseudonymise) if pseudonymise is not None else None,
         "run_id": run_id,
         "deterministic": deterministic,
+        "decisions": decisions,
     }
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
@@ -277,8 +281,13 @@ def _run(
         totals = ds.totals()
         store_version = None
     timings["ingest"] = time.perf_counter() - t
+    entities = None
+    if any(r.group_by == "entity" for r in ruleset.rules):
+        t = time.perf_counter()
+        entities = finintel.resolve(ds.parties, report_opts["decisions"])
+        timings["resolve"] = time.perf_counter() - t
     t = time.perf_counter()
-    alerts = detect(ds, ruleset, progress=options["progress"])
+    alerts = detect(ds, ruleset, progress=options["progress"], entities=entities)
     timings["detect"] = time.perf_counter() - t
     table = alerts.table
     new = updated = 0

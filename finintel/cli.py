@@ -305,6 +305,11 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
     type=click.Path(dir_okay=False),
     help="Key file: replace account, party and identifier values by keyed HMACs.",
 )
+@click.option(
+    "--decisions",
+    type=click.Path(dir_okay=False),
+    help="Analyst decisions (YAML: same, not_same, split) for rules with group_by: entity.",
+)
 @load_options
 @json_option
 @api_call
@@ -322,6 +327,7 @@ def run_command(
     sources: str | None,
     exclude_handling: tuple[str, ...],
     pseudonymise: str | None,
+    decisions: str | None,
     load: dict[str, Any],
     as_json: bool,
 ) -> None:
@@ -347,6 +353,7 @@ def run_command(
         sources=sources,
         exclude_handling=[c for v in exclude_handling for c in v.split(",") if c.strip()],
         pseudonymise=pseudonymise,
+        decisions=decisions,
     )
     changed = summary.new_alerts + summary.updated_alerts
     if as_json:
@@ -521,6 +528,47 @@ def trace_command(
         return
     click.echo(json.dumps(summary, indent=2, default=str))
     click.echo(f"results: {Path(out) / 'endpoints.parquet'} (flows.parquet, report.json beside it)")
+
+
+@main.command("xref")
+@click.argument("report_a", type=click.Path(exists=True))
+@click.argument("report_b", type=click.Path(exists=True))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder (replaced as a whole): matches.parquet and matches.json.",
+)
+@click.option(
+    "--min-score", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+    help="Least combined score of a kept match.",
+)  # fmt: skip
+@click.option(
+    "--min-name-score", default=0.85, show_default=True, type=click.FloatRange(0, 1),
+    help="Least similarity of two plain names.",
+)  # fmt: skip
+@json_option
+@api_call
+def xref_command(
+    report_a: str, report_b: str, out: str, min_score: float, min_name_score: float, as_json: bool
+) -> None:
+    """Match the entities of two finintel reports (folders or report.json files): exact on
+    (pseudonymised) identifiers, fuzzy on names where present, with scores and reasons."""
+    import finintel
+
+    result = finintel.xref(report_a, report_b, min_score=min_score, min_name_score=min_name_score)
+    result.write(out)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "out": out, **result.to_dict()}, default=str))
+        return
+    counts = result.meta["counts"]
+    click.echo(
+        f"{counts['matches']} matches between {counts['entities_a']} and "
+        f"{counts['entities_b']} entities"
+    )
+    for m in result.to_dict()["top"]:
+        click.echo(f"  {m['score']:.3f}  {m['label_a']}  ~  {m['label_b']}")
+    click.echo(f"results: {Path(out) / 'matches.parquet'} (matches.json beside it)")
 
 
 @main.command("eval")

@@ -19,6 +19,14 @@ twice what it receives; an *intermediary* both receives and sends otherwise; eve
 *participant*. ``centrality`` is the member's share of the network's flow,
 ``(in + out) / (2 × total)``, so the members' shares sum to 1.
 
+Shared infrastructure (``shared``, facts): a phone, e-mail or address recorded for parties of the
+report under different names (names are grouped as the ``shared_identifier`` kind groups them:
+spelling variants, an added or dropped name part and relatives with one family name are one
+name) links those parties: one row per identifier with its ``type``, the
+normalised ``value`` (phones E.164, see :mod:`finintel.typology.primitives.shared_identifier`),
+``n_names``, ``n_parties``, the names, the party and account entities and their networks. The
+parties schema carries no device ids or IP addresses, so none are reported.
+
 Provenance: every transfer, entity, link and network lists its ``sources`` and carries the
 strictest ``handling`` code among them (see :mod:`finintel.provenance`). ``exclude_handling``
 drops, before anything is built, every record, party row and alert resting on a source with one
@@ -52,9 +60,11 @@ from finintel.schema import ALERTS, PARTIES, TRANSFERS, UTC_TS
 __all__ = [
     "ASSESSMENT_COLUMNS",
     "ENTITIES",
+    "INFRASTRUCTURE",
     "LINKS",
     "NETWORKS",
     "SCORES",
+    "SHARED",
     "LinkReport",
     "link",
     "noisy_or",
@@ -162,12 +172,31 @@ SCORES: dict[str, pl.DataType] = {
     "metrics": pl.String(),
 }
 
+#: The identifiers of the parties schema that are infrastructure (shared by names: a link).
+INFRASTRUCTURE: tuple[str, ...] = ("phone", "email", "address")
+
+#: Shared infrastructure: one row per identifier used by report parties under different names.
+SHARED: dict[str, pl.DataType] = {
+    "shared_id": pl.String(),
+    "type": pl.String(),
+    "value": pl.String(),
+    "n_names": pl.Int64(),
+    "n_parties": pl.Int64(),
+    "names": _STRS,
+    "parties": _STRS,
+    "accounts": _STRS,
+    "network_ids": _STRS,
+    "sources": _STRS,
+    "handling": pl.String(),
+}
+
 #: Columns of the subject tables that are assessments (typology hits, scores, roles), not facts.
 ASSESSMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "entities": ("roles", "network_role", *_ASSESS),
     "links": tuple(_ASSESS),
     "networks": ("key_players", *_ASSESS),
     "transfers": (),
+    "shared": (),
 }
 
 _ROUND = 6
@@ -190,8 +219,9 @@ class LinkReport:
     """The suspicious-link report: plain DataFrames plus a run-metadata block.
 
     Facts: ``transfers`` (evidence), ``entities``, ``links``, ``networks`` (minus their
-    :data:`ASSESSMENT_COLUMNS`). Assessments: ``alerts``, ``scores``. ``sources`` is the
-    provenance of every source named anywhere.
+    :data:`ASSESSMENT_COLUMNS`), ``shared`` (infrastructure shared under different names).
+    Assessments: ``alerts``, ``scores``. ``sources`` is the provenance of every source named
+    anywhere.
     """
 
     entities: pl.DataFrame
@@ -202,6 +232,7 @@ class LinkReport:
     alerts: pl.DataFrame
     sources: pl.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    shared: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SHARED))
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Every table by name, in a fixed order."""
@@ -211,6 +242,7 @@ class LinkReport:
             "links": self.links,
             "networks": self.networks,
             "scores": self.scores,
+            "shared": self.shared,
             "transfers": self.transfers,
             "sources": self.sources,
         }
@@ -285,7 +317,13 @@ def check_exclusions(codes: Sequence[str], manifest: SourceManifest | None) -> t
 def _pseudo_inputs(
     p: Pseudonymiser, table: pl.DataFrame, records: pl.DataFrame, ids: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    kind_of_focus = {"account": "account", "party": "party", "identifier": "identifier"}
+    # an entity id is a digest of party ids: pseudonymised like a party
+    kind_of_focus = {
+        "account": "account",
+        "party": "party",
+        "entity": "party",
+        "identifier": "identifier",
+    }
     focus = pl.col("focus")
     focus_expr = focus
     for fk, kind in kind_of_focus.items():
@@ -356,6 +394,104 @@ def _party_values(parties: pl.DataFrame) -> pl.DataFrame:
             )
         )
     return pl.concat(parts).drop_nulls(["party_id", "value"]).unique().sort(pl.all())
+
+
+def _shared(
+    parties: pl.DataFrame,
+    holders: pl.DataFrame,
+    networks: pl.DataFrame,
+    pseudo: Pseudonymiser | None,
+    ranks: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """Phones, e-mails and addresses of the report's parties recorded under different names."""
+    from finintel.names import name_key
+    from finintel.typology.primitives.shared_identifier import name_groups, normalise_identifier
+
+    pid = pl.col("party_id") if pseudo is None else pseudo.expr("party", "party_id")
+    report_parties = holders.select("party_id").unique()
+    base = parties.with_columns(pid.alias("party_id")).join(
+        report_parties, on="party_id", how="semi"
+    )
+    if base.is_empty():
+        return pl.DataFrame(schema=SHARED)
+    used = pl.concat(
+        [
+            base.select(
+                "party_id",
+                "name",
+                "source",
+                pl.lit(ident).alias("type"),
+                normalise_identifier(ident).str.replace(f"^{ident}:", "").alias("value"),
+            )
+            for ident in INFRASTRUCTURE
+        ]
+    ).drop_nulls(["party_id", "value"])
+    # spelling variants and added or dropped name parts of one person are one name
+    used = used.with_columns(
+        (pl.col("type") + "|" + pl.col("value")).alias("key"),
+        name_key(pl.col("name")).alias("_name"),
+    )
+    groups = name_groups(used.select("key", "_name").lazy()).collect()
+    used = used.join(groups, on=["key", "_name"], how="left")
+    keys = (
+        used.group_by("type", "value")
+        .agg(
+            pl.col("_group").drop_nulls().n_unique().cast(pl.Int64).alias("n_names"),
+            pl.col("party_id").n_unique().cast(pl.Int64).alias("n_parties"),
+        )
+        .filter(pl.col("n_names") >= 2)
+    )
+    used = used.join(keys.select("type", "value"), on=["type", "value"], how="semi")
+    name_expr = pl.col("name") if pseudo is None else pseudo.expr("name", "name")
+    accounts = (
+        used.select("type", "value", "party_id")
+        .unique()
+        .join(holders.select("party_id", "account").unique(), on="party_id")
+    )
+    nets = accounts.join(
+        networks.select(pl.col("key").alias("account"), "network_id"), on="account"
+    )
+
+    def lists(frame: pl.DataFrame, expr: pl.Expr, alias: str) -> pl.DataFrame:
+        return (
+            frame.select("type", "value", expr.alias(alias))
+            .drop_nulls(alias)
+            .unique()
+            .group_by("type", "value")
+            .agg(pl.col(alias).sort())
+        )
+
+    value = (
+        pl.col("value")
+        if pseudo is None
+        else pseudo.expr("identifier", pl.col("type") + pl.lit(":") + pl.col("value"))
+    )
+    shared = (
+        keys.join(lists(used, name_expr, "names"), on=["type", "value"], how="left")
+        .join(
+            lists(used, _entity_id("party", pl.col("party_id")), "parties"),
+            on=["type", "value"],
+            how="left",
+        )
+        .join(
+            lists(accounts, _entity_id("account", pl.col("account")), "accounts"),
+            on=["type", "value"],
+            how="left",
+        )
+        .join(lists(nets, pl.col("network_id"), "network_ids"), on=["type", "value"], how="left")
+        .join(lists(used, pl.col("source"), "sources"), on=["type", "value"], how="left")
+        .with_columns(value.alias("value"))
+        .with_columns(
+            (pl.lit("S-") + digest_expr(pl.col("type") + "|" + pl.col("value"), 20)).alias(
+                "shared_id"
+            ),
+            pl.col("names", "parties", "accounts", "network_ids", "sources").fill_null([]),
+        )
+    )
+    shared = _handling(shared, "shared_id", ranks)
+    return shared.select([pl.col(c).cast(t) for c, t in SHARED.items()]).sort(
+        ["n_names", "n_parties", "shared_id"], descending=[True, True, False]
+    )
 
 
 def _scores(hits: pl.DataFrame, kind: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -942,6 +1078,7 @@ def link(
             .alias("handling")
         )
     transfers = finish(transfers, EVIDENCE).sort("ts", "source", "tx_id")
+    shared = _shared(parties, holders, members, pseudo, ranks)
     scores = (
         pl.concat([ent_scores, link_scores, net_scores])
         .select(list(SCORES))
@@ -971,6 +1108,7 @@ def link(
             "links": links.height,
             "networks": networks.height,
             "transfers": transfers.height,
+            "shared": shared.height,
         },
     }
     block.update(meta or {})
@@ -983,6 +1121,7 @@ def link(
         alerts=table.sort("typology", "focus", "first_ts", "alert_id"),
         sources=src_table,
         meta=block,
+        shared=shared,
     )
 
 

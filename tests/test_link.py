@@ -7,9 +7,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from finintel.errors import ConfigError, DataError, ErrorList, UsageError
-from finintel.link import ENTITIES, LINKS, NETWORKS, SCORES, link, noisy_or
+from finintel.ingest.load import Dataset
+from finintel.link import ENTITIES, LINKS, NETWORKS, SCORES, SHARED, link, noisy_or
 from finintel.provenance import SourceManifest, strictest
 from finintel.pseudonym import Pseudonymiser
+from finintel.schema import QUARANTINE
 from tests.report import case
 
 KEY = b"shared-key-of-the-joint-team-2025"
@@ -272,3 +274,41 @@ def test_flows_object_with_unknown_or_other_sources() -> None:
     assert r.transfers.filter(pl.col("tx_id") == "t5")["source"].to_list() == ["mto"]  # from a4
     with pytest.raises(UsageError, match="FI098"):
         link(case.alerts(), object(), dataset=case.dataset())
+
+
+def _shared_case() -> pl.DataFrame:
+    """The case's parties, with the collector's phone written locally: PA1 (two spellings of
+    Ali Hassan) and PC (Carla Collector) share one phone; PA1's address is its own."""
+    return case.parties().with_columns(
+        pl.when(pl.col("party_id") == "PC")
+        .then(pl.lit("0170 1234567"))
+        .otherwise(pl.col("phone"))
+        .alias("phone"),
+        pl.when(pl.col("party_id") == "PA1").then(pl.lit("Hauptstr. 1, Berlin")).alias("address"),
+    )
+
+
+def test_shared_infrastructure_links_parties_under_different_names() -> None:
+    ds = Dataset(case.records(), _shared_case(), pl.DataFrame(schema=QUARANTINE))
+    r = link(case.alerts(), dataset=ds)
+    eid = dict(r.entities.select("key", "entity_id").iter_rows())
+    assert dict(r.shared.schema) == SHARED
+    (row,) = r.shared.drop("shared_id").to_dicts()  # the address has one name: no link
+    assert row == {
+        "type": "phone",
+        "value": "+491701234567",  # "0170 1234567" of a DE party in E.164
+        "n_names": 2,  # Ali Hassan and Ali Hasan are one name
+        "n_parties": 2,
+        "names": ["Ali Hasan", "Ali Hassan", "Carla Collector"],
+        "parties": sorted([eid["PA1"], eid["PC"]]),
+        "accounts": sorted([eid["A1"], eid["C"]]),
+        "network_ids": [r.entities.filter(pl.col("key") == "C")["network_id"][0]],
+        "sources": ["bank"],
+        "handling": None,
+    }
+    assert r.meta["report_counts"]["shared"] == 1
+    p = Pseudonymiser(KEY)
+    ps = link(case.alerts(), dataset=ds, pseudonymise=p).shared.row(0, named=True)
+    assert ps["value"] == p.value("identifier", "phone:+491701234567")
+    assert ps["names"] == sorted(p.value("name", n) for n in row["names"])
+    assert ps["n_names"] == 2 and ps["parties"] != row["parties"]

@@ -15,6 +15,7 @@ ID_OF: dict[str, str] = {
     "links": "link_id",
     "networks": "network_id",
     "transfers": "tx_id",
+    "shared": "shared_id",
 }
 ASSESSMENT_TABLES: tuple[str, ...] = ("alerts", "scores")
 ASSESSMENT_PREFIX = "assessment."
@@ -69,4 +70,5 @@ def subject_tables(report: LinkReport) -> dict[str, pl.DataFrame]:
         "links": report.links,
         "networks": report.networks,
         "transfers": report.transfers,
+        "shared": report.shared,
     }

@@ -1,7 +1,9 @@
 """The link graph as GraphML and GEXF (Gephi, yEd, i2 import), via networkx.
 
-Nodes are the entities (accounts and parties); edges are the links (``kind = "transfers"``)
-and party → account holdings (``kind = "holds"``). Attributes are typed (text, integer, real);
+Nodes are the entities (accounts and parties) and the shared infrastructure (phones, e-mails,
+addresses used under different names: ``kind = "identifier"``, with ``type``, ``n_names`` …);
+edges are the links (``kind = "transfers"``), party → account holdings (``kind = "holds"``) and
+party → shared identifier (``kind = "uses"``). Attributes are typed (text, integer, real);
 lists are joined with ``"; "``; an entity's ``key`` is the attribute ``entity_key`` (GraphML
 readers reserve ``key``); missing values are left out, as both formats require; assessment
 attributes are named ``assessment.<column>``. Nodes and edges are added in sorted order and the
@@ -73,6 +75,11 @@ def graph(report: LinkReport) -> nx.DiGraph:
     )
     for party, account in holds:
         g.add_edge(party, account, kind="holds")
+    shared = report.shared.sort("shared_id")
+    for row in shared.iter_rows(named=True):
+        g.add_node(row["shared_id"], kind="identifier", **_attrs("shared", row, shared.schema))
+        for party in row["parties"]:
+            g.add_edge(party, row["shared_id"], kind="uses", type=row["type"])
     return g
 
 

@@ -624,6 +624,10 @@ _LINK_COLS = (
     "link_id", "src_key", "dst_key", "network_id", "n_transfers", "total_base", "first_ts",
     "last_ts", "tx_ids", "sources", "handling", "typologies", "alert_ids", "n_alerts", "score",
 )  # fmt: skip
+_SHARED_COLS = (
+    "type", "value", "n_names", "n_parties", "names", "parties", "accounts", "network_ids",
+    "sources", "handling",
+)  # fmt: skip
 _ALERT_COLS = (
     "alert_id", "typology", "family", "severity", "score", "explanation", "focus", "focus_role",
     "roles", "n_transfers", "amount_base", "first_ts", "last_ts", "tx_ids", "sources", "metrics",
@@ -641,6 +645,9 @@ def _tables(report: LinkReport) -> str:
             _table("t-entities", "entities", report.entities, _ENTITY_COLS, caption="entities"),
             '<h3 id="links">Links (with evidence transaction ids)</h3>',
             _table("t-links", "links", report.links, _LINK_COLS, caption="links"),
+            '<h3 id="shared">Shared infrastructure (phones, e-mails, addresses under different '
+            "names)</h3>",
+            _table("t-shared", "shared", report.shared, _SHARED_COLS, caption="shared"),
             '<h3 id="transfers">Evidence transfers</h3>',
             _table(
                 "t-transfers",

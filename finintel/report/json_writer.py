@@ -24,6 +24,7 @@ from finintel.link import (
     LINKS,
     NETWORKS,
     SCORES,
+    SHARED,
     LinkReport,
 )
 from finintel.provenance import HANDLING_CODES, SOURCES
@@ -123,7 +124,13 @@ def _table(cols: Mapping[str, pl.DataType], key: str) -> dict[str, Any]:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of ``report.json`` (draft 2020-12), derived from the table schemas."""
-    subjects = {"entities": ENTITIES, "links": LINKS, "networks": NETWORKS, "transfers": EVIDENCE}
+    subjects = {
+        "entities": ENTITIES,
+        "links": LINKS,
+        "networks": NETWORKS,
+        "transfers": EVIDENCE,
+        "shared": SHARED,
+    }
     facts = {
         n: _table({c: t for c, t in s.items() if c not in ASSESSMENT_COLUMNS[n]}, ID_OF[n])
         for n, s in subjects.items()
@@ -149,8 +156,8 @@ def schema() -> dict[str, Any]:
         "$id": "https://github.com/finintel/finintel/docs/report.schema.json",
         "title": "finintel link report (report.json)",
         "description": (
-            "Run metadata at the top level; provenance; facts (evidence transfers and the fact "
-            "columns of entities, links, networks) and assessments (alerts, score breakdowns and "
+            "Run metadata at the top level; provenance; facts (evidence transfers, shared "
+            "infrastructure and the fact columns of entities, links, networks) and assessments (alerts, score breakdowns and "
             "the assessment columns of entities, links, networks) in separate sections."
         ),
         "type": "object",

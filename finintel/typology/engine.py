@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from finintel.hashing import digest_text
-from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, RULE_COLUMNS
+from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, PARTIES, RULE_COLUMNS
 from finintel.typology.expr import compile_expr
 from finintel.typology.primitives.base import REGISTRY, Primitive, RunContext, Threshold
 
@@ -267,13 +267,36 @@ def _focus_kind(rule: Any, prim: Primitive) -> str:
     return str(declared) if declared else str(rule.group_by)
 
 
+def by_entity(transfers: pl.LazyFrame, members: pl.DataFrame) -> pl.LazyFrame:
+    """``src_party`` / ``dst_party`` replaced by the parties' resolved entities (``group_by:
+    entity``); a party without an entity keeps its id."""
+    ents = (
+        members.select(pl.col("party_id").cast(pl.String), pl.col("entity_id").cast(pl.String))
+        .unique("party_id", keep="first")
+        .lazy()
+    )
+    for side in ("src", "dst"):
+        col = f"{side}_party"
+        transfers = (
+            transfers.join(ents.rename({"party_id": col}), on=col, how="left")
+            .with_columns(pl.coalesce("entity_id", col).alias(col))
+            .drop("entity_id")
+        )
+    return transfers
+
+
 def detect(
-    data: Any, rules: Any, progress: Callable[[int, int, str], None] | None = None
+    data: Any,
+    rules: Any,
+    progress: Callable[[int, int, str], None] | None = None,
+    entities: Any = None,
 ) -> Alerts:
     """Run every rule of ``rules`` (a RuleSet) over ``data`` (a Dataset or a transfers frame).
 
     ``progress(done, total, rule_id)`` is called as each typology's alerts are built (the
-    plans of all typologies run together first, in one pass over the data).
+    plans of all typologies run together first, in one pass over the data). ``entities`` (an
+    :class:`~finintel.resolve.Entities`) serves rules with ``group_by: entity``; without it the
+    dataset's parties are resolved once when such a rule is loaded.
 
     >>> alerts = detect(finintel.load("fixtures/demo/drop"), finintel.load_rules("rules"))  # doctest: +SKIP
     """
@@ -281,13 +304,25 @@ def detect(
 
     transfers, parties, currency = _transfers(data)
     lists = {k: list(v) for k, v in rules.lists.items()}
+    entity_transfers = transfers
+    if any(r.group_by == "entity" for r in rules.rules):
+        if entities is None:
+            from finintel.resolve import resolve
+
+            entities = resolve(parties if parties is not None else pl.DataFrame(schema=PARTIES))
+        entity_transfers = by_entity(transfers, entities.members)
     plans = []
     for rule in rules.rules:
         prim = REGISTRY[rule.kind]
+        entity = rule.group_by == "entity"
         ctx = RunContext(
-            group_by=rule.group_by, base_currency=currency, lists=rules.lists, parties=parties
+            group_by="party" if entity else rule.group_by,
+            base_currency=currency,
+            lists=rules.lists,
+            parties=parties,
         )
-        plan = prim.plan(_scope(rule, transfers, lists), rule.params, ctx)
+        rule_transfers = entity_transfers if entity else transfers
+        plan = prim.plan(_scope(rule, rule_transfers, lists), rule.params, ctx)
         plans.append((rule, prim, plan))
     kept = pl.collect_all([_kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
     # graph kinds leave hub accounts out of their search (degree caps): report them

@@ -89,7 +89,7 @@ def _param_schema(spec: ParamSpec) -> dict[str, Any]:
         if spec.choices:
             item = {"anyOf": [{"enum": list(spec.choices)}, {"pattern": r"^\$[a-z][a-z0-9_]*$"}]}
         out = {"type": ["array", "string"], "items": item}
-    elif t == "expression":
+    elif t in ("expression", "file"):
         out = {"type": "string", "minLength": 1}
     else:  # a primitive's own type (e.g. a mapping of measures): checked by the loader
         out = {}
@@ -100,6 +100,8 @@ def _param_schema(spec: ParamSpec) -> dict[str, Any]:
         doc = f"{doc} (a duration like '7d', '36h' or '90m')" if doc else "a duration"
     elif t == "expression":
         doc = f"{doc} ({_EXPRESSION_DOC})" if doc else _EXPRESSION_DOC
+    elif t == "file":
+        doc = f"{doc} (a path relative to the rule file or a lists/ folder)"
     elif t not in ("int", "number", "bool", "string", "strings"):
         doc = f"{doc} ({t})" if doc else t
     if doc:

@@ -53,7 +53,7 @@ from finintel.typology.model import (
     RuleSet,
 )
 from finintel.typology.positions import scalar_positions
-from finintel.typology.primitives.base import GROUP_BY, ParamSpec, Primitive
+from finintel.typology.primitives.base import GROUP_BY, FileRef, ParamSpec, Primitive
 from finintel.yamlpos import Reader, format_duration, load_text, parse_duration
 
 __all__ = [
@@ -229,7 +229,9 @@ def _read(src: _Source) -> None:
         return
     if src.role is None:
         is_list = isinstance(src.data, dict) and "list" in src.data and "id" not in src.data
-        src.role = "list" if is_list else "rule"
+        # a watchlist's targets file found in a folder of rules: read by the rule naming it
+        is_targets = isinstance(src.data, dict) and "targets" in src.data and "id" not in src.data
+        src.role = "list" if is_list else "targets" if is_targets else "rule"
     if src.data is not None and not isinstance(src.data, dict):
         line, col = 1, 1
         if isinstance(src.data, CommentedSeq):
@@ -290,6 +292,7 @@ class _Load:
         sources, path_errors = _discover(paths)
         for src in sources:
             _read(src)
+        sources = [s for s in sources if s.role != "targets"]
         if not any(s.role == "list" for s in sources):
             from finintel.paths import default_rules_dir
 
@@ -502,6 +505,15 @@ def _text(r: Reader, key: str, required: bool = False) -> str | None:
 
 
 # rule files ---------------------------------------------------------------------------------
+
+
+def _fingerprint(text: str, params: Mapping[str, Any]) -> str:
+    """SHA-256 of the rule text and of the files it names (editing a targets file changes it)."""
+    h = hashlib.sha256(text.encode("utf-8"))
+    for name in sorted(params):
+        if isinstance(params[name], FileRef):
+            h.update(f"\0{name}\0{params[name].sha256}".encode())
+    return h.hexdigest()
 
 
 def _default(spec: ParamSpec) -> Any:
@@ -748,7 +760,7 @@ class _RuleFile:
             tunable=tuple(tunable),
             file=self.file,
             line=self.id_pos[0],
-            fingerprint=hashlib.sha256(self.src.text.encode("utf-8")).hexdigest(),
+            fingerprint=_fingerprint(self.src.text, params),
             where_pos=where_pos,
             having_pos=having_pos,
             locations=FrozenMap(self.locations),
@@ -813,6 +825,9 @@ class _RuleFile:
         except FinintelError as exc:
             problems.append(exc)
         for problem in problems:
+            if problem.location is not None and problem.location.file not in (None, self.file):
+                self.errors.append(problem)  # positioned in a file the rule names (targets)
+                continue
             found = _PARAM_IN_MESSAGE.search(problem.message)
             name = found.group(1) if found else None
             key = name if name is not None and p.has(name) else "kind"
@@ -866,6 +881,13 @@ class _RuleFile:
                 )
                 return None
             return text
+        if t == "file":
+            if isinstance(value, bool) or not isinstance(value, str) or not value.strip():
+                self.error(
+                    "FI102", f"{label!r} expects a file path (text), got {_what(value)}", pos
+                )
+                return None
+            return self.file_ref(label, value.strip(), pos)
         if t == "strings":
             out = []
             for item, ipos in self.texts(p, name) or []:
@@ -892,6 +914,22 @@ class _RuleFile:
             return tuple(out)
         # a type of the primitive's own (e.g. a mapping of measures): the primitive checks it
         return _plain(value)
+
+    def file_ref(self, label: str, text: str, pos: tuple[int, int]) -> FileRef | None:
+        """Find ``text`` next to the rule file, else in a ``lists/`` folder above it."""
+        rule_dir = Path(self.file).parent
+        places = [rule_dir, *[d / "lists" for d in (rule_dir, *rule_dir.parents)]]
+        for place in places:
+            candidate = place / text
+            if candidate.is_file():
+                digest = hashlib.sha256(candidate.read_bytes()).hexdigest()
+                return FileRef(text, str(candidate.resolve()), digest)
+        lists = [str(d) for d in places[1:] if d.is_dir()]
+        where = f" or in {', '.join(lists)}" if lists else ""
+        self.error(
+            "FI115", f"{label!r}: no file {text!r} next to the rule ({rule_dir}){where}", pos
+        )
+        return None
 
     def at_least(self, label: str, value: float, spec: ParamSpec, pos: tuple[int, int]) -> Any:
         if spec.minimum is not None and value < spec.minimum:

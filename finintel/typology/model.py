@@ -24,6 +24,7 @@ FI111  a key written twice in one mapping
 FI112  a value that is not allowed: not one of the choices, below the minimum, empty
 FI113  a parameter the primitive itself rejects (checks across parameters)
 FI114  a bad value in a list file (not an ISO country / currency code, wrong type, twice)
+FI115  a file a rule names (watchlist targets) not found, or a bad entry in it
 ====== ===========================================================================
 
 Lint issues (:class:`Issue`, from ``check_rules``) use FI150–FI159, see :mod:`.lint`.
@@ -40,7 +41,7 @@ from typing import Any, Literal
 from finintel.errors import FinintelError, Location
 from finintel.schema import CHANNELS
 from finintel.typology.expr import Node, to_sql
-from finintel.typology.primitives.base import GROUP_BY
+from finintel.typology.primitives.base import GROUP_BY, FileRef
 from finintel.yamlpos import format_duration
 
 __all__ = [
@@ -86,6 +87,7 @@ CODES: dict[str, str] = {
     "FI112": "value not allowed",
     "FI113": "parameter rejected by the primitive",
     "FI114": "bad list value",
+    "FI115": "bad or missing targets file",
 }
 
 
@@ -156,6 +158,8 @@ def json_value(value: Any) -> Any:
         return {str(k): json_value(v) for k, v in value.items()}
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, FileRef):
+        return value.text
     return value
 
 

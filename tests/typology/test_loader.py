@@ -30,6 +30,7 @@ from finintel.typology.loader import check_rules, format_errors, load_rules
 from finintel.typology.model import CODES, Rule
 from finintel.typology.positions import scalar_positions
 from finintel.typology.primitives.base import ParamSpec, Plan, RunContext, Threshold
+from finintel.typology.primitives.watchlist import Watchlist
 from finintel.yamlpos import load_text
 
 HERE = Path(__file__).resolve().parent
@@ -148,7 +149,9 @@ class FakeSharedIdentifier(_Fake):
     metric_types: ClassVar[Mapping[str, pl.DataType]] = {"names": pl.Int64()}
 
 
-FAKES: dict[str, Any] = {p.kind: p() for p in (FakeFanIn, FakePassThrough, FakeSharedIdentifier)}
+FAKES: dict[str, Any] = {
+    p.kind: p() for p in (FakeFanIn, FakePassThrough, FakeSharedIdentifier, Watchlist)
+}
 
 
 def install_fakes() -> dict[str, Any]:
@@ -259,7 +262,7 @@ def test_unknown_kind_lists_known_kinds() -> None:
     (msg,) = [m for m in _messages("unknown-kind.yaml") if "FI104" in m]
     assert msg.endswith(
         "FI104 unknown pattern kind 'fanin' (did you mean 'fan_in'?); "
-        "known kinds: fan_in, pass_through, shared_identifier"
+        "known kinds: fan_in, pass_through, shared_identifier, watchlist"
     )
 
 
@@ -605,6 +608,7 @@ def test_json_schema_has_one_branch_per_kind() -> None:
     branches = schema["properties"]["pattern"]["oneOf"]
     assert [b["$ref"] for b in branches] == [
         "#/$defs/pattern_fan_in", "#/$defs/pattern_pass_through", "#/$defs/pattern_shared_identifier",
+        "#/$defs/pattern_watchlist",
     ]  # fmt: skip
     fan_in = schema["$defs"]["pattern_fan_in"]
     assert fan_in["properties"]["kind"] == {"const": "fan_in"}

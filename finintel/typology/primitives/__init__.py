@@ -19,6 +19,7 @@ from finintel.typology.primitives import (
     stack,
     structuring,
     velocity_spike,
+    watchlist,
 )
 from finintel.typology.primitives.base import REGISTRY
 
@@ -42,4 +43,5 @@ __all__ = [
     "stack",
     "structuring",
     "velocity_spike",
+    "watchlist",
 ]

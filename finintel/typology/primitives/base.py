@@ -33,14 +33,17 @@ import polars as pl
 
 #: Types a parameter may have in YAML. ``measures``: mapping name → measure text (aggregate);
 #: ``thresholds``: mapping text (e.g. a country) → number (structuring); ``weights``: mapping
-#: identifier → number (shared_identifier).
+#: identifier → number (shared_identifier); ``file``: a path relative to the rule file or to a
+#: ``lists/`` folder above it, read as a :class:`FileRef` (watchlist targets).
 PARAM_TYPES = (
     "int", "number", "duration", "string", "strings", "bool", "expression",
-    "measures", "thresholds", "weights",
+    "measures", "thresholds", "weights", "file",
 )  # fmt: skip
 
-#: What a primitive can group by.
-GROUP_BY = ("account", "party")
+#: What a primitive can group by. ``entity`` (a person resolved by :func:`finintel.resolve`) is
+#: ``party`` with each side's party replaced by its entity: the engine does that before planning,
+#: so a kind supporting ``party`` sees ``group_by="party"`` and supports ``entity`` as well.
+GROUP_BY = ("account", "party", "entity")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,19 @@ class ParamSpec:
     doc: str = ""
     minimum: float | None = None  # for int/number/duration (duration in seconds)
     choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A ``file`` parameter: the path as written, where it was found, and its content digest
+    (part of the rule's fingerprint, so editing the file is a change of the rule)."""
+
+    text: str
+    path: str
+    sha256: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
