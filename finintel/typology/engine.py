@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from finintel.graph.tgraph import GraphCache
 from finintel.hashing import digest_text
 from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, RULE_COLUMNS
 from finintel.typology.expr import compile_expr
@@ -282,10 +283,15 @@ def detect(
     transfers, parties, currency = _transfers(data)
     lists = {k: list(v) for k, v in rules.lists.items()}
     plans = []
+    graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
     for rule in rules.rules:
         prim = REGISTRY[rule.kind]
         ctx = RunContext(
-            group_by=rule.group_by, base_currency=currency, lists=rules.lists, parties=parties
+            group_by=rule.group_by,
+            base_currency=currency,
+            lists=rules.lists,
+            parties=parties,
+            graphs=graphs,
         )
         plan = prim.plan(_scope(rule, transfers, lists), rule.params, ctx)
         plans.append((rule, prim, plan))
