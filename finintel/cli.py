@@ -478,6 +478,19 @@ def watch_command(
 )
 @click.option("--min-amount", default=0.0, show_default=True, type=click.FloatRange(0))
 @click.option("--start", help="Trace money moving from this time on (ISO 8601).")
+@click.option(
+    "--max-degree",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Do not trace through accounts with more transfers (hubs); 0: no cap.",
+)
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    help="An account not to trace through (a clearing account); repeatable.",
+)
 @load_options
 @json_option
 @api_call
@@ -494,6 +507,8 @@ def trace_command(
     lookback: str | None,
     min_amount: float,
     start: str | None,
+    max_degree: int,
+    exclude: tuple[str, ...],
     load: dict[str, Any],
     as_json: bool,
 ) -> None:
@@ -520,6 +535,8 @@ def trace_command(
         seed_kind="party" if seed_kind == "party" else "account",
         start=start,
         lookback=lookback,
+        max_degree=max_degree or None,
+        exclude=list(exclude),
     )
     flows.write(out)
     summary = flows.summary()

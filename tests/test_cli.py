@@ -10,6 +10,7 @@ import polars as pl
 from click.testing import CliRunner
 
 from finintel.cli import main
+from finintel.graph.trace import DEFAULT_MAX_DEGREE
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "fixtures" / "bad"
@@ -150,6 +151,16 @@ def test_trace_command(tmp_path: Path) -> None:
     endpoints = pl.read_parquet(out / "endpoints.parquet")
     assert beneficiaries <= set(endpoints.filter(pl.col("traced_amount") > 0)["account"])
     assert {"flows.parquet", "report.json"} <= {p.name for p in out.iterdir()}
+    assert data["skipped_accounts"] == [] and data["parameters"]["max_degree"] == DEFAULT_MAX_DEGREE
+    stop = sorted(beneficiaries)[0]
+    code, stdout, err = _run("trace", str(ROOT / "fixtures" / "demo" / "drop"), "--seed", mule,
+                             "--out", str(out), "--exclude", stop, "--max-degree", "0", "--json")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert [(r["account"], r["reason"]) for r in data["skipped_accounts"]] == [(stop, "exclude")]
+    assert data["parameters"]["max_degree"] is None
+    report = json.loads((out / "report.json").read_text())
+    assert report["skipped_accounts"] == data["skipped_accounts"]
     code, _, err = _run(
         "trace",
         str(ROOT / "fixtures" / "demo" / "drop"),

@@ -46,6 +46,7 @@ __all__ = [
     "chains",
     "cycle_labels",
     "cycles",
+    "flow_shares",
     "gather_scatter",
     "path_labels",
     "scatter_gather",
@@ -237,6 +238,57 @@ def cycles(
         .unique("_key", keep="first", maintain_order=True)
         .drop("_key")
     )
+
+
+def flow_shares(g: TGraph, instances: pl.DataFrame, pad_us: int) -> pl.DataFrame:
+    """How much of its members' business each instance is: for every member account, the
+    amount of the instance's transfers it sent or received divided by its whole turnover (in +
+    out, every edge of ``g.base``: transfers with hubs left out by the caps count) from
+    ``pad_us`` before the instance's first transfer to ``pad_us`` after its last. Returns ``share_min`` and ``share_max`` over the members, one row per
+    instance (``instances`` holds ``nodes``, ``edges``, ``start_ts``, ``end_ts``).
+
+    A conduit (a shell, a mule account) that exists for the scheme has a share near 1; a trading
+    company whose payments happen to close a ring has a small one.
+    """
+    if instances.height == 0:
+        return pl.DataFrame(schema={"share_min": pl.Float64(), "share_max": pl.Float64()})
+    incident = g.turnover()
+    inst = instances.select("edges", "start_ts", "end_ts").with_row_index("_i")
+    legs = inst.select("_i", "edges").explode("edges").rename({"edges": "e"})
+    legs = legs.with_columns(
+        g.edges.get_column("u").gather(legs.get_column("e")).alias("u"),
+        g.edges.get_column("v").gather(legs.get_column("e")).alias("v"),
+        g.edges.get_column("amount_base").gather(legs.get_column("e")).alias("x"),
+    )
+    own = (
+        pl.concat([legs.select("_i", a="u", x="x"), legs.select("_i", a="v", x="x")])
+        .group_by("_i", "a")
+        .agg(pl.col("x").sum().alias("own"))
+        .join(inst.select("_i", "start_ts", "end_ts"), on="_i")
+    )
+
+    def turnover_until(t: pl.Expr, name: str) -> pl.DataFrame:
+        q = own.select("_i", "a", t.alias("ts")).sort("ts")
+        # both sides are sorted by ts (polars cannot check it with ``by``)
+        joined = q.join_asof(incident, on="ts", by="a", strategy="backward", check_sortedness=False)
+        return joined.select("_i", "a", pl.col("cum").fill_null(0.0).alias(name))
+
+    hi = turnover_until(pl.col("end_ts") + pad_us, "_hi")
+    lo = turnover_until(pl.col("start_ts") - pad_us - 1, "_lo")
+    share = (
+        own.join(hi, on=["_i", "a"])
+        .join(lo, on=["_i", "a"])
+        .with_columns(total=pl.col("_hi") - pl.col("_lo"))
+        .select(
+            "_i",
+            pl.when(pl.col("total") > 0)  # all-zero amounts: no share
+            .then((pl.col("own") / pl.col("total")).clip(0.0, 1.0))
+            .alias("s"),
+        )
+        .group_by("_i")
+        .agg(pl.col("s").min().alias("share_min"), pl.col("s").max().alias("share_max"))
+    )
+    return inst.select("_i").join(share, on="_i", how="left").sort("_i").drop("_i")
 
 
 def path_labels(g: TGraph, nodes: pl.Series, sep: str = ">") -> pl.Series:

@@ -8,7 +8,10 @@ Self-transfers (``src == dst``) and rows without both accounts are not edges.
 
 Degree caps: ``max_degree`` (transfers in + out) and ``exclude`` drop hub accounts (a clearing
 account with 100k edges) and every edge touching them before any search; the dropped accounts
-are kept in :attr:`TGraph.skipped` so callers can report them.
+are kept in :attr:`TGraph.skipped` so callers can report them. :meth:`TGraph.capped` applies the
+caps as a view of a graph built once (same account ids, the hubs without edges), so the rules of
+one run share one build (:class:`GraphCache`) whatever their caps; the view keeps the whole graph
+as :attr:`TGraph.base` (an account's turnover counts its transfers with hubs too).
 
 >>> from datetime import datetime, UTC
 >>> t = datetime(2024, 1, 1, tzinfo=UTC)
@@ -20,7 +23,8 @@ are kept in :attr:`TGraph.skipped` so callers can report them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -30,7 +34,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["EDGE_SCHEMA", "TGraph", "build"]
+__all__ = ["EDGE_SCHEMA", "GraphCache", "TGraph", "build"]
 
 #: The columns of :attr:`TGraph.edges` (``e`` is the edge's position in the sorted edge list).
 EDGE_SCHEMA = {
@@ -49,18 +53,20 @@ class TGraph:
     """Accounts (``accounts[i]`` is the text of id ``i``) and time-stamped edges.
 
     ``edges`` holds :data:`EDGE_SCHEMA`; ``skipped`` the accounts dropped by degree caps or
-    exclusion (sorted), with the number of transfers each had in ``skipped_degree``.
+    exclusion (sorted), with the number of transfers each had in ``skipped_degree``; ``base``
+    the graph before the caps (``None`` when this is it).
     """
 
     accounts: pl.Series
     edges: pl.DataFrame
     skipped: tuple[str, ...] = ()
     skipped_degree: tuple[int, ...] = ()
+    base: TGraph | None = field(default=None, repr=False, compare=False)
     _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_nodes(self) -> int:
-        """Number of accounts with at least one edge."""
+        """Number of account ids (accounts left out by caps included, without edges)."""
         return self.accounts.len()
 
     @property
@@ -115,6 +121,45 @@ class TGraph:
         u, v = self._arr("u"), self._arr("v")
         return self.edges.filter(pl.Series(labels[u] == labels[v]))
 
+    def capped(self, max_degree: int | None = None, exclude: Iterable[str] = ()) -> TGraph:
+        """A view without the accounts over ``max_degree`` transfers (in + out) or in
+        ``exclude``, nor any edge touching them; account ids are unchanged."""
+        full = self.base or self
+        excluded = sorted(set(exclude))
+        if max_degree is None and not excluded:
+            return full
+        n = full.n_nodes
+        degree = np.bincount(full._arr("u"), minlength=n) + np.bincount(full._arr("v"), minlength=n)
+        drop = full.accounts.is_in(excluded).to_numpy()
+        if max_degree is not None:
+            drop |= degree > max_degree
+        if not drop.any():
+            return full
+        keep = ~(drop[full._arr("u")] | drop[full._arr("v")])
+        edges = full.edges.filter(pl.Series(keep)).with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("e")
+        )
+        ids = np.flatnonzero(drop)
+        skipped = tuple(full.accounts.gather(ids).to_list())
+        return TGraph(full.accounts, edges, skipped, tuple(int(d) for d in degree[ids]), base=full)
+
+    def turnover(self) -> pl.DataFrame:
+        """Each account's running turnover (in + out) over the whole graph (:attr:`base`):
+        columns ``a`` (account id), ``ts`` and ``cum`` (amount so far, that ``ts`` included),
+        sorted by ``ts``."""
+        full = self.base or self
+        key = "turnover"
+        if key not in full._cache:
+            e = full.edges
+            full._cache[key] = (
+                pl.concat([e.select(a="u", ts="ts", x="amount_base"),
+                           e.select(a="v", ts="ts", x="amount_base")])
+                .sort("ts", "a")
+                .with_columns(pl.col("x").fill_null(0.0).cum_sum().over("a").alias("cum"))
+                .select("a", "ts", "cum")
+            )  # fmt: skip
+        return cast("pl.DataFrame", full._cache[key])
+
     def names(self, ids: pl.Expr) -> pl.Expr:
         """Account text for an expression of ids."""
         return ids.map_batches(
@@ -128,7 +173,8 @@ def build(
     max_degree: int | None = None,
     exclude: Iterable[str] = (),
 ) -> TGraph:
-    """The transaction graph of canonical transfers (see the module docstring)."""
+    """The transaction graph of canonical transfers (see the module docstring), with the
+    degree caps applied as a view (:meth:`TGraph.capped`)."""
     cols = ["tx_id", "ts", "src_account", "dst_account", "amount_base", "source"]
     frame = (
         transfers.lazy()
@@ -146,31 +192,6 @@ def build(
         )
         .collect()
     )
-    excluded = set(exclude)
-    if max_degree is not None or excluded:
-        degree = (
-            pl.concat(
-                [frame.select(a=pl.col("src_account")), frame.select(a=pl.col("dst_account"))]
-            )
-            .group_by("a")
-            .len()
-        )
-        drop = degree.filter(
-            pl.col("a").is_in(sorted(excluded))
-            | (pl.lit(max_degree is not None) & (pl.col("len") > (max_degree or 0)))
-        ).sort("a")
-        if drop.height:
-            dropped = drop.get_column("a")
-            frame = frame.filter(
-                ~pl.col("src_account").is_in(dropped.implode())
-                & ~pl.col("dst_account").is_in(dropped.implode())
-            )
-            skipped = tuple(dropped.to_list())
-            skipped_degree = tuple(int(x) for x in drop.get_column("len").to_list())
-        else:
-            skipped, skipped_degree = (), ()
-    else:
-        skipped, skipped_degree = (), ()
     accounts = (
         pl.concat([frame.get_column("src_account"), frame.get_column("dst_account")])
         .unique()
@@ -194,4 +215,23 @@ def build(
             "source",
         )
     )
-    return TGraph(accounts, edges, skipped, skipped_degree)
+    return TGraph(accounts, edges).capped(max_degree, exclude)
+
+
+class GraphCache:
+    """Graphs shared by the rules of one run: :meth:`get` builds a graph the first time its key
+    (e.g. a hash of the rule's scoped transfers) is asked for. Thread-safe (the plans of a run
+    execute in parallel); ``builds`` counts the graphs built."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._graphs: dict[Hashable, TGraph] = {}
+        self.builds = 0
+
+    def get(self, key: Hashable, make: Callable[[], TGraph]) -> TGraph:
+        """The graph of ``key``, built by ``make()`` if not yet cached."""
+        with self._lock:
+            if key not in self._graphs:
+                self._graphs[key] = make()
+                self.builds += 1
+            return self._graphs[key]

@@ -37,9 +37,12 @@ import polars as pl
 from finintel.errors import Location, UsageError, did_you_mean
 from finintel.graph.policies import SourcedPool, SourcedQueue, TracedPool, TracedQueue
 
-__all__ = ["POLICIES", "Flows", "TraceError", "trace"]
+__all__ = ["DEFAULT_MAX_DEGREE", "POLICIES", "Flows", "TraceError", "trace"]
 
 POLICIES: tuple[str, ...] = ("poison", "proportional", "fifo", "lifo")
+#: Accounts with more transfers (in + out) are hubs a trace does not go through (clearing
+#: accounts, payment processors): replaying their ledgers would swamp the trace.
+DEFAULT_MAX_DEGREE = 10_000
 _EPS = 1e-9
 _US = 1_000_000
 
@@ -70,6 +73,7 @@ class Flows:
     policies: list[str]
     conservation: dict[str, dict[str, Any]] = field(default_factory=dict)
     unknown_seeds: list[str] = field(default_factory=list)
+    skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
 
     def totals(self) -> dict[str, dict[str, float]]:
         """Per policy: money leaving the seeds (hop 1), money moved in all hops, and ended."""
@@ -90,6 +94,7 @@ class Flows:
             "seeds": self.seeds,
             "seed_accounts": self.seed_accounts,
             "unknown_seeds": self.unknown_seeds,
+            "skipped_accounts": self.skipped_accounts,
             "parameters": self.parameters,
             "policies": self.policies,
             "counts": {
@@ -249,6 +254,28 @@ def _seed_accounts(edges: pl.DataFrame, seeds: list[str], kind: str) -> tuple[li
 # ---------------------------------------------------------------- stage 1: frontier
 
 
+def _hubs(
+    edges: pl.DataFrame, seeds: list[str], max_degree: int | None, exclude: list[str]
+) -> pl.DataFrame:
+    """The accounts a trace does not go through (``account``, ``degree``, ``reason``): over
+    ``max_degree`` transfers in + out in the input (``max_degree``), or listed in ``exclude``;
+    never a seed."""
+    degree = (
+        pl.concat([edges.select(account="src"), edges.select(account="dst")])
+        .group_by("account")
+        .agg(degree=pl.len().cast(pl.Int64))
+    )
+    listed = pl.col("account").is_in(exclude)
+    over = pl.col("degree") > max_degree if max_degree is not None else pl.lit(False)
+    return (
+        degree.filter((listed | over) & ~pl.col("account").is_in(seeds))
+        .with_columns(
+            reason=pl.when(listed).then(pl.lit("exclude")).otherwise(pl.lit("max_degree"))
+        )
+        .sort("account")
+    )
+
+
 def _expand(
     edges: pl.DataFrame,
     seeds: list[str],
@@ -257,8 +284,10 @@ def _expand(
     max_hops: int,
     delay: int,
     min_amount: float,
+    stops: list[str],
 ) -> pl.DataFrame:
-    """Every transfer reachable from the seeds by a time-respecting path, with its hop (≥ 1)."""
+    """Every transfer reachable from the seeds by a time-respecting path, with its hop (≥ 1).
+    Money reaching a seed or an account of ``stops`` (hubs) is not followed further."""
     usable = edges.lazy().filter(
         pl.col("t") >= t0, pl.col("t") <= t_end, pl.col("amount") >= min_amount
     )
@@ -272,7 +301,7 @@ def _expand(
     visited = first.select("eid")
     new = first
     for hop in range(2, max_hops + 1):
-        arrivals = new.filter(~pl.col("dst").is_in(seed_set)).select(acct="dst", r="t")
+        arrivals = new.filter(~pl.col("dst").is_in(seed_set + stops)).select(acct="dst", r="t")
         if arrivals.height == 0:
             break
         # Merge each account's [arrival, arrival + delay] ranges into disjoint intervals, so a
@@ -376,12 +405,17 @@ def trace(
     seed_kind: Literal["account", "party"] = "account",
     start: datetime | str | None = None,
     lookback: str | timedelta | None = None,
+    max_degree: int | None = DEFAULT_MAX_DEGREE,
+    exclude: Iterable[str] = (),
 ) -> Flows:
     """Trace money from ``seeds`` forward (where did it go) or backward (where did it come from).
 
     ``policy`` is one name, a list, or ``None`` for all four (poison, proportional, fifo, lifo).
     ``lookback`` (default ``max_hop_delay``) is how far before the traced money arrived an
     account's earlier movements are read to size its pool of unknown-origin funds.
+    Hubs — accounts with more than ``max_degree`` transfers (in + out) in the input (``None``: no
+    cap), or listed in ``exclude`` — are not traced through: money reaching them ends there, and
+    the ones the trace reached are listed in :attr:`Flows.skipped_accounts`. Seeds are never hubs.
     """
     seed_list = [seeds] if isinstance(seeds, str) else [str(s) for s in seeds]
     if not seed_list:
@@ -394,6 +428,11 @@ def trace(
         raise _err("FI085", f"max_hops must be a whole number ≥ 1, got {max_hops!r}", "max_hops")
     if not math.isfinite(min_amount) or min_amount < 0:
         raise _err("FI085", f"min_amount must be ≥ 0, got {min_amount!r}", "min_amount")
+    if max_degree is not None and (not isinstance(max_degree, int) or max_degree < 1):
+        raise _err(
+            "FI085", f"max_degree must be a whole number ≥ 1, got {max_degree!r}", "max_degree"
+        )
+    excluded = sorted({str(a) for a in ([exclude] if isinstance(exclude, str) else exclude)})
     pols = _policies(policy)
     win = _duration(window, "window")
     delay = _duration(max_hop_delay, "max_hop_delay")
@@ -402,6 +441,8 @@ def trace(
 
     edges = _edges(dataset_or_transfers)
     accounts, unknown = _seed_accounts(edges, seed_list, seed_kind)
+    hubs = _hubs(edges, accounts, max_degree, excluded)
+    stops = hubs["account"].to_list()
     real = edges
     if direction == "backward":
         # Backward is forward on the time-reversed graph: edges flipped, time negated.
@@ -415,13 +456,15 @@ def trace(
     t0 = first_out if start_us is None else start_us
     t_end = t0 + win
 
-    reached = _expand(edges, accounts, t0, t_end, max_hops, delay, min_amount)
+    reached = _expand(edges, accounts, t0, t_end, max_hops, delay, min_amount, stops)
+    ends = accounts + stops  # money reaching these ends there: their ledgers are not replayed
     if direction == "forward":
-        carried_df = _forward(
-            edges, reached, accounts, pols, t_end, delay, look, max_hops, min_amount
-        )
+        carried_df = _forward(edges, reached, ends, pols, t_end, delay, look, max_hops, min_amount)
     else:
-        carried_df = _backward(real, reached, accounts, pols, delay, look, max_hops, min_amount)
+        carried_df = _backward(real, reached, ends, pols, delay, look, max_hops, min_amount)
+    # the hubs the trace reached (money arrived there and was not followed further)
+    hit = edges.join(reached, on="eid").select(account="dst").unique()
+    skipped = hubs.join(hit, on="account", how="semi").sort("account").to_dicts()
     flows = _flow_table(real, reached, carried_df)
     endpoints = _endpoints(flows, accounts, pols, direction)
     conservation = _conservation(flows, accounts, pols, direction)
@@ -435,6 +478,8 @@ def trace(
         "seed_kind": seed_kind,
         "start": _iso(t0 if direction == "forward" else -t0),
         "end": _iso(t_end if direction == "forward" else -t_end),
+        "max_degree": max_degree,
+        "exclude": excluded,
     }
     return Flows(
         flows=flows,
@@ -445,6 +490,7 @@ def trace(
         policies=pols,
         conservation=conservation,
         unknown_seeds=unknown,
+        skipped_accounts=skipped,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from finintel.graph.tgraph import GraphCache
 from finintel.hashing import digest_text
 from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, PARTIES, RULE_COLUMNS
 from finintel.typology.expr import compile_expr
@@ -312,6 +313,7 @@ def detect(
             entities = resolve(parties if parties is not None else pl.DataFrame(schema=PARTIES))
         entity_transfers = by_entity(transfers, entities.members)
     plans = []
+    graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
     for rule in rules.rules:
         prim = REGISTRY[rule.kind]
         entity = rule.group_by == "entity"
@@ -320,6 +322,7 @@ def detect(
             base_currency=currency,
             lists=rules.lists,
             parties=parties,
+            graphs=graphs,
         )
         rule_transfers = entity_transfers if entity else transfers
         plan = prim.plan(_scope(rule, rule_transfers, lists), rule.params, ctx)

@@ -80,8 +80,11 @@ def test_build_degree_cap_and_exclusion_report_skipped_accounts() -> None:
     edges = [(f"h{i}", f"x{i}", "HUB", i, 1.0) for i in range(5)] + [("k", "a", "b", 0, 1.0)]
     g = build(frame(edges), max_degree=4, exclude=["a"])
     assert g.skipped == ("HUB", "a") and g.skipped_degree == (5, 1)
-    assert g.n_edges == 0 and g.n_nodes == 0
+    assert g.n_edges == 0 and g.n_nodes == 8  # the ids stay, the hubs have no edges
+    assert g.base is not None and g.base.n_edges == 6 and g.base.skipped == ()
     assert build(frame(edges), max_degree=5).n_edges == 6
+    # A view of a view starts from the whole graph again.
+    assert g.capped(max_degree=5).n_edges == 6 and g.capped(exclude=["b"]).skipped == ("b",)
 
 
 # cycles ---------------------------------------------------------------------------------------
@@ -180,6 +183,27 @@ def test_cycles_match_networkx(
         edges, window=window, min_length=2, max_length=max_length, order=order, delay=delay, tol=tol
     )
     assert got == expected
+
+
+@SETTINGS
+@given(temporal_graphs(), st.sampled_from([0, 6 * H, D]), st.sampled_from([None, 4]))
+def test_flow_shares_match_brute_force(edges: list[Edge], pad: int, cap: int | None) -> None:
+    g = build(frame(edges), max_degree=cap)
+    found = motifs.cycles(g, window_us=2 * D, max_length=4, order="any")
+    shares = motifs.flow_shares(g, found, pad)
+    assert shares.height == found.height
+    by_id = {e[0]: e for e in edges if e[1] != e[2]}  # self-transfers are no edges
+    for cyc, (lo, hi) in zip(txs(g, found.get_column("edges")), shares.rows(), strict=True):
+        members = [by_id[t] for t in cyc]
+        start, end = min(e[3] for e in members), max(e[3] for e in members)
+        got = []
+        for acct in {e[1] for e in members}:
+            own = sum(e[4] for e in members if acct in (e[1], e[2]))
+            # every transfer counts, those with accounts the cap left out too
+            total = sum(e[4] for e in by_id.values()
+                        if acct in (e[1], e[2]) and start - pad <= e[3] <= end + pad)  # fmt: skip
+            got.append(own / total)
+        assert (lo, hi) == (pytest.approx(min(got)), pytest.approx(max(got)))
 
 
 # scatter-gather / gather-scatter ----------------------------------------------------------------

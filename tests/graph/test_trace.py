@@ -237,6 +237,46 @@ def test_write_is_deterministic(tmp_path: Path) -> None:
     assert json.loads(json.dumps(f.to_dict()))["flows"][0]["ts"].startswith("2024-03-02")
 
 
+# S pays A (passed on to B) and a hub H, which has 60 other transfers and pays C.
+HUB = (
+    [("S", "A", 1, 100), ("A", "B", 2, 100), ("S", "H", 1, 50), ("H", "C", 2, 50)]
+    + [(f"x{i}", "H", 0.5 + i / 20, 10) for i in range(30)]
+    + [("H", f"y{i}", 1.5 + i / 20, 10) for i in range(30)]
+)
+
+
+def test_hub_over_max_degree_is_not_traced_through_and_is_reported(tmp_path: Path) -> None:
+    free = trace(frame(HUB), "S", max_degree=None, policy="fifo")
+    assert free.flows.filter(pl.col("src_account") == "H").height > 0  # traced through H
+    assert free.skipped_accounts == []
+    capped = trace(frame(HUB), "S", max_degree=61, policy="fifo")  # H has 62 transfers
+    assert capped.skipped_accounts == [{"account": "H", "degree": 62, "reason": "max_degree"}]
+    assert carried(capped, "fifo") == {"t00": 100.0, "t01": 100.0, "t02": 50.0}
+    assert ended(capped, "fifo") == {"B": 100.0, "H": 50.0}  # the money ends at the hub
+    # flows through the other accounts are those of the uncapped trace
+    rest = free.flows.filter(~pl.col("src_account").is_in(["H"]))
+    assert capped.flows.filter(pl.col("src_account") != "H").equals(rest)
+    assert trace(frame(HUB), "S", max_degree=62).skipped_accounts == []
+    rep = capped.write(tmp_path / "t")["report.json"]
+    saved = json.loads(Path(rep).read_text())
+    assert saved["skipped_accounts"] == capped.skipped_accounts
+    assert saved["parameters"]["max_degree"] == 61 and saved["parameters"]["exclude"] == []
+
+
+def test_excluded_account_and_backward_hub() -> None:
+    ex = trace(frame(HUB), "S", exclude=["A"], policy="fifo")
+    assert ex.skipped_accounts == [{"account": "A", "degree": 2, "reason": "exclude"}]
+    assert ended(ex, "fifo")["A"] == 100.0 and "B" not in ended(ex, "fifo")
+    assert "t01" not in carried(ex, "fifo")
+    back = trace(frame(HUB), "C", direction="backward", max_degree=61, policy="fifo")
+    assert carried(back, "fifo") == {"t03": 50.0}  # where the hub's money came from: not followed
+    assert back.skipped_accounts == [{"account": "H", "degree": 62, "reason": "max_degree"}]
+    seed_hub = trace(frame(HUB), "H", max_degree=1, policy="fifo")  # a seed is never a hub
+    assert seed_hub.skipped_accounts == [] and carried(seed_hub, "fifo")["t03"] == 50.0
+    with pytest.raises(TraceError, match="max_degree"):
+        trace(frame(HUB), "S", max_degree=0)
+
+
 # ---------------------------------------------------------------- properties
 
 NODES = ["S", "a", "b", "c", "d", "e"]

@@ -174,7 +174,7 @@ def test_contract(kind: str, rows: list[dict[str, Any]]) -> None:
     assert isinstance(prim.lookback(params), timedelta)
     assert prim.thresholds(params)
     assert isinstance(getattr(prim, "focus_role", None), str)
-    assert set(prim.group_by) == {"account", "party"}
+    assert set(prim.group_by) == {"account", "party", "entity"}
     for name, spec in prim.params.items():
         assert spec.doc, name
         if spec.required:

@@ -100,8 +100,27 @@ def test_cycle_round_trip_metrics_evidence_and_explanation() -> None:
     line = CY.explain(w, {"window": as_duration("7d")}, 2 * H, 2975.0, "EUR")
     assert line == (
         "cycle of 3 accounts (2..4), hops in time order within 2h (< 7d), 2,975 EUR, "
-        "amounts within 2%"
+        "amounts within 2%, 100% of a member's turnover"
     )
+
+
+def test_cycle_flow_shares_count_each_members_business_around_the_cycle() -> None:
+    other = [
+        tx("o1", T0 + 3 * H, "a", "z", 2025.0),  # a does other business: 1975 of 4000
+        tx("o2", T0 - 7 * D - H, "b", "q", 7000.0),  # before start - window: not counted
+        tx("o3", T0 + 2 * H + 7 * D, "c", "q", 100.0),  # at end + window (ties included)
+        tx("o4", T0 + 2 * H + 7 * D, "c", "w", 50.0),
+        tx("o5", T0 - 7 * D, "c", "w", 10.0),  # at start - window
+        tx("o6", T0 + 2 * H + 7 * D + H, "c", "w", 999.0),  # after: not counted
+    ]
+    w = run(CY, ROUND + other, {"window": "7d"})[0].row(0, named=True)
+    assert w["flow_share_min"] == pytest.approx(1975 / 4000)
+    assert w["flow_share_max"] == 1.0  # b: 1985 of 1985
+    # Transfers with accounts left out of the search still count as the members' business.
+    no_z = run(CY, ROUND + other, {"window": "7d", "exclude": ["z"]})[0].row(0, named=True)
+    assert no_z["flow_share_min"] == pytest.approx(1975 / 4000)
+    only_c = run(CY, ROUND + other[1:], {"window": "7d"})[0].row(0, named=True)
+    assert only_c["flow_share_min"] == pytest.approx(1990 / 2150)  # c: 1990 of 2150
 
 
 def test_cycle_backward_in_time_is_a_ring_not_a_round_trip() -> None:
@@ -377,3 +396,35 @@ def test_more_example_rules_through_the_engine(tmp_path: Path) -> None:
 
 BACKWARD_ELSEWHERE = [tx("p1", T0 + 2 * H, "q", "r", 10.0), tx("p2", T0 + H, "r", "p", 10.0),
                       tx("p3", T0, "p", "q", 10.0)]  # fmt: skip
+
+
+def test_graph_rules_on_the_same_transfers_share_one_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import finintel.typology.primitives.cycle as cycle_module
+
+    built: list[int] = []
+    original = cycle_module.build
+
+    def counting_build(transfers: pl.DataFrame) -> Any:
+        built.append(transfers.height)
+        return original(transfers)
+
+    monkeypatch.setattr(cycle_module, "build", counting_build)
+    for name, text in {**RULES, **MORE_RULES}.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "mto-ring.yaml").write_text(
+        RULES["circular-invoicing.yaml"].replace("gen-payment-ring", "gen-mto-ring")
+        + "scope:\n  channels: [mto]\n"
+    )
+    rows = ROUND + BACKWARD_ELSEWHERE + scatter(2 * H)
+    alerts = detect(frame(rows), load_rules(tmp_path)).table
+    # seven graph rules on all transfers (caps of their own) and one on the (empty) mto scope
+    assert sorted(built) == [0, len(rows)]
+    got = {(a["typology"], a["focus"]) for a in alerts.iter_rows(named=True)}
+    assert got == {
+        ("gen-round-tripping", "cycle:a>b>c"),
+        ("gen-payment-ring", "cycle:a>b>c"),
+        ("gen-payment-ring", "cycle:p>q>r"),
+        ("gen-scatter-gather", "sg:S>T"),
+    }

@@ -31,6 +31,8 @@ from typing import Any, ClassVar, Protocol
 
 import polars as pl
 
+from finintel.graph.tgraph import GraphCache
+
 #: Types a parameter may have in YAML. ``measures``: mapping name → measure text (aggregate);
 #: ``thresholds``: mapping text (e.g. a country) → number (structuring); ``weights``: mapping
 #: identifier → number (shared_identifier); ``file``: a path relative to the rule file or to a
@@ -97,6 +99,7 @@ class RunContext:
     base_currency: str = "EUR"
     lists: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
     parties: pl.LazyFrame | None = None  # canonical parties (for identifier-based kinds)
+    graphs: GraphCache | None = None  # transaction graphs shared by the graph kinds of a run
 
 
 class Primitive(Protocol):

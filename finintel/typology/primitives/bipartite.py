@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from finintel.graph import motifs
-from finintel.graph.tgraph import TGraph, build
+from finintel.graph.tgraph import TGraph
 from finintel.typology.primitives.base import ParamSpec, Threshold, format_amount, register
 from finintel.typology.primitives.cycle import GRAPH_PARAMS, GraphKind, sort_evidence, us
 from finintel.typology.primitives.scatter_gather import row_evidence
@@ -57,8 +57,9 @@ class Bipartite(GraphKind):
         ),
     }  # fmt: skip
 
-    def graph(self, transfers: pl.DataFrame, params: Mapping[str, Any]) -> TGraph:
-        """The graph without accounts over ``max_fanout`` distinct counterparties on one side."""
+    def graph(self, base: TGraph, transfers: pl.DataFrame, params: Mapping[str, Any]) -> TGraph:
+        """A view of ``base`` without accounts over ``max_fanout`` distinct counterparties on
+        one side (nor those over ``max_degree`` or in ``exclude``)."""
         cap = int(self._p(params, "max_fanout"))
         pairs = transfers.select("src_account", "dst_account").unique().drop_nulls()
         wide = pl.concat(
@@ -68,13 +69,9 @@ class Bipartite(GraphKind):
             ]
         ).filter(pl.col("len") > cap)
         extra = wide.get_column("a").unique().to_list()
-        base = [str(a) for a in self._p(params, "exclude") or ()]
+        excluded = [str(a) for a in self._p(params, "exclude") or ()]
         degree = self._p(params, "max_degree")
-        return build(
-            transfers,
-            max_degree=None if degree is None else int(degree),
-            exclude=sorted({*base, *extra}),
-        )
+        return base.capped(None if degree is None else int(degree), sorted({*excluded, *extra}))
 
     def kind_metrics(self, params: Mapping[str, Any]) -> dict[str, pl.DataType]:
         return {

@@ -1,7 +1,7 @@
 """``cycle``: money going round a ring of accounts (round-tripping, circular invoicing).
 
 Also home of :class:`GraphKind`, the shared frame of the graph kinds (``cycle``,
-``scatter_gather``, ``gather_scatter``, ``layering_chain``): their plans build a
+``scatter_gather``, ``gather_scatter``, ``layering_chain``): their plans take the
 :class:`~finintel.graph.tgraph.TGraph` of the rule's scoped transfers and run a motif search of
 :mod:`finintel.graph.motifs` inside a lazy ``map_batches`` node (computed once per plan for both
 ``windows`` and ``evidence``).
@@ -22,7 +22,14 @@ period. Evidence: the cycle's transfers; with ``order: temporal`` the first send
 ``source`` (money returns to it) and the others ``intermediary``; with ``order: any`` every
 account is a ``member``. Metrics: ``length``, ``span_seconds``, ``amount`` (sum of the hops),
 ``amount_min``, ``amount_max``, ``min_max_ratio`` (``amount_min / amount_max``),
+``flow_share_min`` / ``flow_share_max`` (the lowest / highest share of a member's turnover, from
+``window`` before the cycle to ``window`` after it, that the cycle's transfers are: near 1 for a
+conduit, small for a trading company; :func:`finintel.graph.motifs.flow_shares`),
 ``skipped_accounts``.
+
+The graph of a rule's scoped transfers is built once per run for all the graph rules on the same
+transfers (``RunContext.graphs``, keyed by a hash of the transfers); each rule's caps are a view
+of it (:meth:`~finintel.graph.tgraph.TGraph.capped`).
 """
 
 from __future__ import annotations
@@ -202,13 +209,12 @@ class GraphKind(ABC):
         window: timedelta = self._p(params, "window")
         return window
 
-    def graph(self, transfers: pl.DataFrame, params: Mapping[str, Any]) -> TGraph:
-        """The transaction graph with the rule's degree cap and exclusions."""
+    def graph(self, base: TGraph, transfers: pl.DataFrame, params: Mapping[str, Any]) -> TGraph:
+        """The transaction graph ``base`` of ``transfers`` with the rule's degree cap and
+        exclusions (a view: ``base`` is shared by the rules on the same transfers)."""
         cap = self._p(params, "max_degree")
-        return build(
-            transfers,
-            max_degree=None if cap is None else int(cap),
-            exclude=[str(a) for a in self._p(params, "exclude") or ()],
+        return base.capped(
+            None if cap is None else int(cap), [str(a) for a in self._p(params, "exclude") or ()]
         )
 
     @abstractmethod
@@ -216,10 +222,11 @@ class GraphKind(ABC):
         """Windows (focus, start, end, kind metrics) and evidence of the kind on ``g``."""
 
     def compute(
-        self, transfers: pl.DataFrame, params: Mapping[str, Any]
+        self, transfers: pl.DataFrame, params: Mapping[str, Any], base: TGraph | None = None
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Windows and evidence (eagerly) for collected scoped transfers."""
-        g = self.graph(transfers, params)
+        """Windows and evidence (eagerly) for collected scoped transfers (``base``: their
+        graph, when already built)."""
+        g = self.graph(base if base is not None else build(transfers), transfers, params)
         windows, evidence = self.search(g, params)
         schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}
         windows = windows.with_columns(
@@ -240,7 +247,9 @@ class GraphKind(ABC):
             with lock:
                 if key not in memo:
                     memo.clear()
-                    memo[key] = self.compute(df, params)
+                    graphs = ctx.graphs
+                    base = None if graphs is None else graphs.get(key, lambda: build(df))
+                    memo[key] = self.compute(df, params, base)
                 return memo[key]
 
         w_schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}
@@ -323,6 +332,8 @@ class Cycle(GraphKind):
             "amount_min": pl.Float64(),
             "amount_max": pl.Float64(),
             "min_max_ratio": pl.Float64(),
+            "flow_share_min": pl.Float64(),
+            "flow_share_max": pl.Float64(),
         }
 
     def search(self, g: TGraph, params: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -337,7 +348,8 @@ class Cycle(GraphKind):
             amount_tolerance=self._opt_float(params, "amount_tolerance"),
         )
         focus = ("cycle:" + motifs.cycle_labels(g, found)).rename(FOCUS)
-        windows = found.select(
+        shares = motifs.flow_shares(g, found, us(self._p(params, "window")))
+        windows = pl.concat([found, shares], how="horizontal").select(
             pl.Series(FOCUS, focus, dtype=pl.String),
             _ts("start_ts").alias(START),
             _ts("end_ts").alias(END),
@@ -347,6 +359,8 @@ class Cycle(GraphKind):
             pl.col("a_min").alias("amount_min"),
             pl.col("a_max").alias("amount_max"),
             (pl.col("a_min") / pl.col("a_max")).alias("min_max_ratio"),
+            pl.col("share_min").alias("flow_share_min"),
+            pl.col("share_max").alias("flow_share_max"),
         )
 
         def roles(pos: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -374,15 +388,18 @@ class Cycle(GraphKind):
         amount: float,
         currency: str,
     ) -> str:
-        """``"cycle of 3 accounts (2..4), hops in time order within 2d (< 7d), 3,000 EUR"``."""
+        """``"cycle of 3 accounts (2..4), hops in time order within 2d (< 7d), 3,000 EUR,
+        amounts within 2%, 97% of a member's turnover"``."""
         order = str(self._p(params, "order"))
         how = "hops in time order" if order == "temporal" else "ring of payments"
         lo, hi = int(self._p(params, "min_length")), int(self._p(params, "max_length"))
         tol = self._opt_float(params, "amount_tolerance")
+        share = metrics.get("flow_share_max")
+        busy = "" if share is None else f", {float(share) * 100:.0f}% of a member's turnover"
         return (
             f"cycle of {fmt_number(metrics.get('length'))} accounts ({lo}..{hi}), {how} "
             f"{self.span_text(span, params)}, {format_amount(amount, currency)}"
-            f"{tolerance_text(metrics, tol)}"
+            f"{tolerance_text(metrics, tol)}{busy}"
         )
 
 
