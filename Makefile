@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 DEMO := fixtures/demo
 OUT ?= out
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test browser lint format bench fixtures golden clean
+.PHONY: help install run test browser java lint format bench fixtures golden clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -19,12 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
 install: $(STAMP)  ## create .venv and install finintel with its dev extra
 
 run: $(STAMP)  ## run the main job on the bundled demo drop into out/
 	$(BIN)/finintel run $(DEMO)/drop --rules rules --out $(OUT) --format json,parquet,html,csv,graphml,gexf,ftm,goaml
 
-test: $(STAMP) browser  ## run the test suite
+test: $(SPARK_STAMP) browser java  ## run the test suite (Spark tests on local[2] included)
 	$(BIN)/pytest -q
 
 browser:  ## install Debian's Chromium (when missing) for the real-browser test of report.html
@@ -32,6 +37,12 @@ browser:  ## install Debian's Chromium (when missing) for the real-browser test 
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	else echo "note: no /usr/bin/chromium (apt-get install chromium): the browser tests will be skipped"; fi
+
+java:  ## install Debian's Java 17 (when missing) for the Spark tests
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; \
+	else echo "note: no java (apt-get install openjdk-17-jre-headless): the Spark tests will be skipped"; fi
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check finintel tests bench

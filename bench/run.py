@@ -5,12 +5,15 @@ and cached in ``bench/cache/``. Results go to ``bench/results/<date>-<host>.json
 Markdown table next to it. Sizes: ``BENCH_SIZES`` (comma-separated transfer counts, default
 1,000,000). Steps so far: the floor (a bare polars read of the drop's files), ``load``
 (validate + de-duplicate in memory), ``ingest`` (into a fresh Delta store) and ``run`` (the
-whole batch with the shipped rule library). The peers and the remaining targets of the
+whole batch with the shipped rule library); with pyspark installed also ``run-spark`` (the same
+batch with ``--engine spark`` on ``local[2]``: Spark's overhead on one machine; the peak RSS is
+the driver's, the JVM and its Python workers are not counted). The peers and the remaining targets of the
 benchmark issue come with it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -26,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / "cache"
 RESULTS = HERE / "results"
 SEED = 11
+STEPS = ("floor", "load", "ingest", "run") + (
+    ("run-spark",) if importlib.util.find_spec("pyspark") else ()
+)
 
 
 def drop_for(size: int) -> Path:
@@ -57,11 +63,12 @@ def step(name: str, drop: Path) -> dict[str, object]:
         with tempfile.TemporaryDirectory() as tmp:
             summary = finintel.ingest_to_store(drop, Path(tmp) / "store")
             rows = summary.totals()["rows_accepted"]
-    elif name == "run":
+    elif name in ("run", "run-spark"):
         import finintel
 
+        spark = {"engine": "spark", "spark_master": "local[2]"} if name == "run-spark" else {}
         with tempfile.TemporaryDirectory() as tmp:
-            summary = finintel.run(drop, HERE.parent / "rules", Path(tmp) / "out")
+            summary = finintel.run(drop, HERE.parent / "rules", Path(tmp) / "out", **spark)
             rows = summary.totals["rows_accepted"]
     else:
         raise SystemExit(f"unknown step {name!r}")
@@ -84,7 +91,7 @@ def main() -> None:
     for size in sizes:
         drop = drop_for(size)
         floor = None
-        for name in ("floor", "load", "ingest", "run"):
+        for name in STEPS:
             out = subprocess.run(
                 [sys.executable, __file__, "--step", name, str(drop)],
                 check=True,

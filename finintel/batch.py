@@ -136,6 +136,10 @@ def run(
     run_id: str | None = None,
     deterministic: bool = False,
     decisions: str | Path | None = None,
+    engine: str = "polars",
+    spark_master: str | None = None,
+    spark_shards: int | None = None,
+    spark_chunk_windows: int | None = None,
 ) -> RunSummary:
     """Ingest ``paths``, run ``rules`` (a RuleSet or rule paths), write ``out_dir``.
 
@@ -149,7 +153,10 @@ def run(
     (default: a hash of the inputs and rules); ``deterministic`` leaves the run's times and
     durations out of report.json, so a rerun on the same input writes identical files.
     When a rule groups by ``entity``, the parties are resolved once (:func:`finintel.resolve`,
-    honouring the analyst ``decisions`` file) before detection.
+    honouring the analyst ``decisions`` file) before detection (local engine only).
+    ``engine="spark"`` detects on Apache Spark (``spark_master``, ``spark_shards`` focus
+    shards, ``spark_chunk_windows`` lookbacks per time chunk; see ``docs/spark.md``): the same
+    alerts as the default local ``polars`` engine.
     """
     from finintel.link import check_exclusions
     from finintel.provenance import load_sources
@@ -169,6 +176,13 @@ def run(
         "deterministic": deterministic,
         "decisions": decisions,
     }
+    if engine == "spark" and any(r.group_by == "entity" for r in ruleset.rules):
+        raise UsageError(
+            "FI182",
+            "rules with group_by: entity run on the local engine only (--engine polars): "
+            + ", ".join(r.id for r in ruleset.rules if r.group_by == "entity"),
+        )
+    report_opts["engine"] = _engine(engine, spark_master, spark_shards, spark_chunk_windows)
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
     if store is None and (incremental or as_of is not None):
@@ -287,7 +301,10 @@ def _run(
         entities = finintel.resolve(ds.parties, report_opts["decisions"])
         timings["resolve"] = time.perf_counter() - t
     t = time.perf_counter()
-    alerts = detect(ds, ruleset, progress=options["progress"], entities=entities)
+    if report_opts["engine"] is None:
+        alerts = detect(ds, ruleset, progress=options["progress"], entities=entities)
+    else:
+        alerts = _spark_detect(ds, ruleset, st, as_of, report_opts["engine"])
     timings["detect"] = time.perf_counter() - t
     table = alerts.table
     new = updated = 0
@@ -385,6 +402,40 @@ def _run(
         skipped=skipped,
         deferred=deferred,
         highlights=highlights,
+    )
+
+
+def _engine(
+    engine: str, master: str | None, shards: int | None, chunk_windows: int | None
+) -> dict[str, Any] | None:
+    """The Spark options (and session: fails now when pyspark or Java is missing); None for
+    the local engine."""
+    if engine not in ("polars", "spark"):
+        raise UsageError("FI182", f"unknown engine {engine!r} (polars or spark)")
+    if engine == "polars":
+        if master is not None or shards is not None or chunk_windows is not None:
+            raise UsageError("FI182", "the --spark-* options need --engine spark")
+        return None
+    from finintel.spark import DEFAULT_CHUNK_WINDOWS, session
+
+    return {
+        "spark": session(master, shards),
+        "shards": shards,
+        "chunk_windows": DEFAULT_CHUNK_WINDOWS if chunk_windows is None else chunk_windows,
+    }
+
+
+def _spark_detect(ds: Any, ruleset: Any, st: Any, as_of: int | None, opts: dict[str, Any]) -> Any:
+    from finintel.spark import detect
+
+    return detect(
+        ds,
+        ruleset,
+        opts["spark"],
+        store=st.path if st is not None else None,
+        as_of=as_of,
+        shards=opts["shards"],
+        chunk_windows=opts["chunk_windows"],
     )
 
 

@@ -310,6 +310,22 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
     type=click.Path(dir_okay=False),
     help="Analyst decisions (YAML: same, not_same, split) for rules with group_by: entity.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["polars", "spark"]),
+    default="polars",
+    show_default=True,
+    help="Detect locally (polars) or on Apache Spark (needs finintel[spark] and Java 17+).",
+)
+@click.option("--spark-master", help="Spark master URL, e.g. local[4], spark://host:7077, yarn.")
+@click.option(
+    "--spark-shards", type=click.IntRange(1), help="Focus shards (default: 2 × executor cores)."
+)
+@click.option(
+    "--spark-chunk-windows",
+    type=click.IntRange(2),
+    help="Time-chunk length of graph typologies, in lookbacks [default: 4].",
+)
 @load_options
 @json_option
 @api_call
@@ -328,6 +344,10 @@ def run_command(
     exclude_handling: tuple[str, ...],
     pseudonymise: str | None,
     decisions: str | None,
+    engine: str,
+    spark_master: str | None,
+    spark_shards: int | None,
+    spark_chunk_windows: int | None,
     load: dict[str, Any],
     as_json: bool,
 ) -> None:
@@ -354,6 +374,10 @@ def run_command(
         exclude_handling=[c for v in exclude_handling for c in v.split(",") if c.strip()],
         pseudonymise=pseudonymise,
         decisions=decisions,
+        engine=engine,
+        spark_master=spark_master,
+        spark_shards=spark_shards,
+        spark_chunk_windows=spark_chunk_windows,
     )
     changed = summary.new_alerts + summary.updated_alerts
     if as_json:

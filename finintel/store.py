@@ -255,6 +255,14 @@ class Store:
             lf = self._scan("transfers", as_of)
         return lf.filter(pl.col("drop_id").is_in(ids.implode())).select(list(TRANSFERS))
 
+    def transfer_files(self, as_of: int | None = None) -> tuple[list[str], list[str]]:
+        """The transfers table's Parquet file URIs at ``as_of`` (default: now) and the ids of
+        the drops recorded up to it: what another engine (Spark) reads as :meth:`transfers`."""
+        ids = self._drop_ids(as_of)
+        with self._errors("transfers", "read"):
+            uris = DeltaTable(str(self._table("transfers")), version=as_of).file_uris()
+        return [str(u) for u in uris], [str(i) for i in ids.to_list()]
+
     def parties(self, as_of: int | None = None) -> pl.LazyFrame:
         """The stored parties (PARTIES columns), of the drops recorded up to ``as_of``."""
         ids = self._drop_ids(as_of)

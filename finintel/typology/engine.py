@@ -28,6 +28,9 @@ from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, PARTIES
 from finintel.typology.expr import compile_expr
 from finintel.typology.primitives.base import REGISTRY, Primitive, RunContext, Threshold
 
+#: The order of an alerts table.
+ALERT_ORDER = ("typology", "focus", "first_ts", "alert_id")
+
 SEVERITY_BASE = {"low": 0.3, "medium": 0.5, "high": 0.7, "critical": 0.85}
 
 
@@ -55,6 +58,8 @@ def _transfers(data: Any) -> tuple[pl.LazyFrame, pl.LazyFrame | None, str]:
         if "status" in lf.collect_schema():
             lf = lf.filter(pl.col("status") == MOVED_STATUS)
         return with_party_kinds(lf, None), None, "EUR"
+    if data.parties is None:  # party kinds already joined (a Spark shard)
+        return with_party_kinds(data.transfers, None), None, str(data.base_currency)
     parties = data.parties.lazy()
     return with_party_kinds(data.transfers, parties), parties, str(data.base_currency)
 
@@ -67,7 +72,19 @@ def with_party_kinds(transfers: pl.LazyFrame, parties: pl.LazyFrame | None) -> p
     transfers = transfers.with_columns(missing) if missing else transfers
     if parties is None:
         return transfers
-    kinds = (
+    kinds = party_kinds(parties)
+    for side in ("src", "dst"):
+        transfers = transfers.drop(f"{side}_party_kind").join(
+            kinds.rename({"party_id": f"{side}_party", "_kind": f"{side}_party_kind"}),
+            on=f"{side}_party",
+            how="left",
+        )
+    return transfers
+
+
+def party_kinds(parties: pl.LazyFrame) -> pl.LazyFrame:
+    """``party_id``, ``_kind`` (``organisation`` or ``person``) of the parties with an ID."""
+    return (
         parties.filter(pl.col("id_type").is_not_null())
         .select(
             "party_id",
@@ -86,18 +103,12 @@ def with_party_kinds(transfers: pl.LazyFrame, parties: pl.LazyFrame | None) -> p
             .alias("_kind"),
         )
     )
-    for side in ("src", "dst"):
-        transfers = transfers.drop(f"{side}_party_kind").join(
-            kinds.rename({"party_id": f"{side}_party", "_kind": f"{side}_party_kind"}),
-            on=f"{side}_party",
-            how="left",
-        )
-    return transfers
 
 
-def _scope(
+def scope(
     rule: Any, transfers: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
 ) -> pl.LazyFrame:
+    """The transfers in a rule's scope (its ``channels`` and ``where``)."""
     scoped = transfers
     if rule.channels:
         scoped = scoped.filter(pl.col("channel").is_in(list(rule.channels)))
@@ -325,12 +336,12 @@ def detect(
             graphs=graphs,
         )
         rule_transfers = entity_transfers if entity else transfers
-        plan = prim.plan(_scope(rule, rule_transfers, lists), rule.params, ctx)
+        plan = prim.plan(scope(rule, rule_transfers, lists), rule.params, ctx)
         plans.append((rule, prim, plan))
     kept = pl.collect_all([_kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
     # graph kinds leave hub accounts out of their search (degree caps): report them
     skipped_plans = {
-        i: prim.skipped(_scope(rule, transfers, lists), rule.params)
+        i: prim.skipped(scope(rule, transfers, lists), rule.params)
         for i, (rule, prim, _) in enumerate(plans)
         if hasattr(prim, "skipped")
     }
@@ -357,9 +368,18 @@ def detect(
         rows += _build(rule, prim, periods, ev, _focus_kind(rule, prim), currency)
     if progress is not None:
         progress(len(plans), len(plans), "")
+    return Alerts(alerts_table(rows), rules_meta(rules.rules, skipped_frames), currency)
+
+
+def alerts_table(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """Alert rows as the ALERTS table, in the engine's order."""
     table = pl.DataFrame(rows, schema=ALERTS) if rows else pl.DataFrame(schema=ALERTS)
-    table = table.sort("typology", "focus", "first_ts", "alert_id")
-    meta = [
+    return table.sort(*ALERT_ORDER)
+
+
+def rules_meta(rules: Sequence[Any], skipped: Mapping[int, pl.DataFrame]) -> list[dict[str, Any]]:
+    """What an Alerts object says of each rule; ``skipped``: rule index → hub accounts left out."""
+    return [
         {
             "id": r.id,
             "version": int(r.version),
@@ -368,11 +388,39 @@ def detect(
             "severity": r.severity,
             "fingerprint": getattr(r, "fingerprint", None),
             "file": r.file,
-            "skipped_accounts": skipped_frames[i].to_dicts() if i in skipped_frames else [],
+            "skipped_accounts": skipped[i].to_dicts() if i in skipped else [],
             "params": r.params_json()
             if hasattr(r, "params_json")
             else {k: _json_value(v) for k, v in r.params.items()},
         }
-        for i, r in enumerate(rules.rules)
+        for i, r in enumerate(rules)
     ]
-    return Alerts(table, meta, currency)
+
+
+def rule_windows(
+    rule: Any, transfers: pl.LazyFrame, ctx: RunContext, params: Mapping[str, Any]
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """A rule's kept windows and all its evidence, unmerged (``params`` may differ from the
+    rule's own: a sharded engine passes the global degree cap as exclusions)."""
+    import finintel.typology.primitives  # noqa: F401 - registers every kind
+
+    prim = REGISTRY[rule.kind]
+    lists = {k: list(v) for k, v in ctx.lists.items()}
+    plan = prim.plan(scope(rule, transfers, lists), params, ctx)
+    return _kept_windows(rule, prim, plan.windows, lists), plan.evidence
+
+
+def rule_alerts(
+    rule: Any, kept: pl.DataFrame, evidence: pl.DataFrame, currency: str
+) -> list[dict[str, Any]]:
+    """Alert rows of a rule from its kept windows and evidence (as :func:`detect` builds them):
+    overlapping windows of a focus merged into periods, each with its evidence."""
+    import finintel.typology.primitives  # noqa: F401 - registers every kind
+
+    prim = REGISTRY[rule.kind]
+    th = prim.thresholds(rule.params)
+    periods = merge_periods(kept, th[0].metric if th else None)
+    ev = evidence.join(periods.select("focus", "start", "end"), on="focus", how="inner").filter(
+        (pl.col("ts") >= pl.col("start")) & (pl.col("ts") <= pl.col("end"))
+    )
+    return _build(rule, prim, periods, ev, _focus_kind(rule, prim), currency)

@@ -1,0 +1,464 @@
+"""Sharded detection on Spark: every shard runs the local engine's code on its Arrow batch.
+
+Each rule goes one of three ways (:func:`placement`):
+
+``focus``
+    Windowed kinds whose alerts for a focus depend only on the transfers touching it (fan-in,
+    structuring, pass-through, ...). A transfer goes to the shard of each key it can be the
+    focus for (``hash(src) mod N`` and ``hash(dst) mod N`` of the rule's ``group_by``); each
+    shard runs :func:`finintel.detect` on its transfers and keeps the alerts whose focus hashes
+    to it, so no alert comes twice and each is built from its focus's whole history.
+``time``
+    Graph kinds and ``agent_concentration`` (a network-wide median per calendar period). Time
+    is cut into chunks of ``chunk_windows × lookback`` (counted from 1970-01-01 UTC); a chunk
+    reads its transfers and the two lookbacks before it, and keeps the kept windows that *end*
+    inside it: a graph instance (under one window long) and all that decides it lies within
+    two lookbacks before its end. The driver merges the windows into periods and builds the
+    alerts exactly as the local engine does. Degree caps are counted over all data first (a
+    hub is a hub in every chunk). One chunk must fit an executor: a chunk over
+    ``max_chunk_rows`` transfers fails the run (FI181) before any search.
+``driver``
+    ``shared_identifier`` (identifiers shared across parties of any shard) and ``bipartite``
+    (candidate blocks of the whole scoped graph) run on the driver with the local engine.
+
+Alert ids hash (rule, focus, period start), so the alerts equal the local engine's.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from finintel.errors import DataError, UsageError
+from finintel.schema import MOVED_STATUS, RULE_COLUMNS, TRANSFERS
+from finintel.typology.engine import (
+    ALERT_ORDER,
+    Alerts,
+    alerts_table,
+    party_kinds,
+    rule_alerts,
+    rule_windows,
+    rules_meta,
+    scope,
+)
+from finintel.typology.engine import (
+    detect as local_detect,
+)
+from finintel.typology.primitives.base import REGISTRY, RunContext
+from finintel.typology.primitives.windows import param
+
+#: Kinds solved per time chunk (besides every graph kind).
+TIME_CHUNKED = frozenset({"agent_concentration"})
+#: Kinds run on the driver with the local engine: their candidates come from all the data
+#: (identifiers shared across any parties; bipartite blocks of the whole scoped graph, with a
+#: fan-out cap over the whole history), so no shard of the data decides them.
+ON_DRIVER = frozenset({"shared_identifier", "bipartite"})
+#: Chunk length in lookbacks (≥ 2: a chunk is at least as long as its overlap).
+DEFAULT_CHUNK_WINDOWS = 4
+#: Most transfers (with the overlap) one time chunk may hold: what an executor solves at once.
+DEFAULT_MAX_CHUNK_ROWS = 20_000_000
+
+_US = timedelta(microseconds=1)
+_NO_CAP = 2**62  # the degree cap once the capped accounts are passed as exclusions
+
+
+@dataclass(frozen=True)
+class _Data:
+    """What :func:`finintel.detect` reads: transfers with party kinds already joined."""
+
+    transfers: pl.LazyFrame
+    base_currency: str
+    parties: None = None
+
+
+@dataclass(frozen=True)
+class _Rules:
+    rules: list[Any]
+    lists: Mapping[str, tuple[object, ...]]
+
+
+def placement(kind: str) -> str:
+    """Where a kind runs on Spark: ``focus`` shards, ``time`` chunks or the ``driver``."""
+    import finintel.typology.primitives  # noqa: F401 - registers every kind
+    from finintel.typology.primitives.cycle import GraphKind
+
+    if kind in ON_DRIVER:
+        return "driver"
+    if kind in TIME_CHUNKED or isinstance(REGISTRY[kind], GraphKind):
+        return "time"
+    return "focus"
+
+
+def detect(
+    data: Any,
+    rules: Any,
+    spark: Any,
+    *,
+    store: str | Path | None = None,
+    as_of: int | None = None,
+    shards: int | None = None,
+    chunk_windows: int = DEFAULT_CHUNK_WINDOWS,
+    max_chunk_rows: int = DEFAULT_MAX_CHUNK_ROWS,
+) -> Alerts:
+    """:func:`finintel.detect` of ``rules`` on Spark session ``spark``.
+
+    Spark reads the transfers from ``store`` (its Delta table's Parquet files at ``as_of``);
+    without a store, ``data``'s transfers are staged as Parquet in a local temporary folder
+    (enough for ``local[N]``; a cluster reads a store on shared storage). ``data`` (a Dataset)
+    gives the parties and the base currency; ``shards`` defaults to twice the executor cores
+    (each shard runs every windowed rule's plan once, a fixed cost per shard).
+    """
+    if chunk_windows < 2:
+        raise UsageError("FI182", f"the chunk length must be ≥ 2 lookbacks, got {chunk_windows}")
+    n = int(shards or 2 * spark.sparkContext.defaultParallelism)
+    if n < 1:
+        raise UsageError("FI182", f"the number of shards must be ≥ 1, got {n}")
+    currency = str(data.base_currency)
+    lists = rules.lists
+    indexed = list(enumerate(rules.rules))
+    by_place: dict[str, list[tuple[int, Any]]] = {"focus": [], "time": [], "driver": []}
+    for i, rule in indexed:
+        by_place[placement(rule.kind)].append((i, rule))
+    frames: list[pl.DataFrame] = []
+    skipped: dict[int, pl.DataFrame] = {}
+    with tempfile.TemporaryDirectory(prefix="finintel-spark-") as tmp:
+        spread = by_place["focus"] or by_place["time"]
+        transfers = _read(spark, data, store, as_of, Path(tmp)) if spread else None
+        if transfers is not None and by_place["focus"]:
+            frames.append(_focus(spark, transfers, by_place["focus"], lists, currency, n))
+        if transfers is not None and by_place["time"]:
+            skipped = _degree_caps(transfers, by_place["time"], lists)
+            frames.append(
+                _time(
+                    transfers, by_place["time"], lists, currency, skipped, n,
+                    chunk_windows, max_chunk_rows,
+                )
+            )  # fmt: skip
+    if by_place["driver"]:
+        found = local_detect(data, _Rules([r for _, r in by_place["driver"]], lists))
+        frames.append(found.table)
+        for (i, _), meta in zip(by_place["driver"], found.rules, strict=True):
+            if meta["skipped_accounts"]:
+                skipped[i] = pl.DataFrame(meta["skipped_accounts"])
+    table = pl.concat(frames) if frames else alerts_table([])
+    return Alerts(table.sort(*ALERT_ORDER), rules_meta(rules.rules, skipped), currency)
+
+
+def _read(spark: Any, data: Any, store: str | Path | None, as_of: int | None, tmp: Path) -> Any:
+    """The moved transfers as a Spark DataFrame with the RULE_COLUMNS (party kinds joined);
+    None for a store without data files."""
+    from pyspark.sql import functions as sf
+
+    if store is not None:
+        from finintel.store import Store
+
+        files, drop_ids = Store(store, create=False).transfer_files(as_of)
+        if not files:  # nothing stored yet
+            return None
+        sdf = spark.read.parquet(*files).filter(sf.col("drop_id").isin(drop_ids))
+    else:
+        path = tmp / "transfers.parquet"
+        data.transfers.select(list(TRANSFERS)).sink_parquet(path)
+        sdf = spark.read.parquet(str(path))
+    sdf = sdf.filter(sf.col("status") == MOVED_STATUS).select(*TRANSFERS)
+    kinds = party_kinds(data.parties.lazy()).collect()
+    if kinds.height == 0:
+        return sdf.select(
+            "*", *[sf.lit(None).cast("string").alias(f"{s}_party_kind") for s in ("src", "dst")]
+        )
+    kinds_sdf = sf.broadcast(spark.createDataFrame(kinds.to_arrow()))
+    for side in ("src", "dst"):
+        side_kinds = kinds_sdf.select(
+            sf.col("party_id").alias(f"_{side}_pid"), sf.col("_kind").alias(f"{side}_party_kind")
+        )
+        sdf = sdf.join(side_kinds, sdf[f"{side}_party"] == side_kinds[f"_{side}_pid"], "left")
+        sdf = sdf.drop(f"_{side}_pid")
+    return sdf.select(*RULE_COLUMNS)
+
+
+def _canonical(table: Any) -> pl.DataFrame:
+    """A Spark Arrow batch as the engine's transfer frame (exact dtypes, party kinds)."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select([pl.col(c).cast(t) for c, t in RULE_COLUMNS.items()])
+
+
+def _blob(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.write_ipc(out)
+    return out.getvalue()
+
+
+def _frames(rows: Sequence[Any], column: str = "ipc") -> list[pl.DataFrame]:
+    return [pl.read_ipc(io.BytesIO(bytes(r[column]))) for r in rows]
+
+
+# ---------------------------------------------------------------- focus shards
+
+
+def _focus(
+    spark: Any,
+    sdf: Any,
+    rules: list[tuple[int, Any]],
+    lists: Mapping[str, tuple[object, ...]],
+    currency: str,
+    n: int,
+) -> pl.DataFrame:
+    """Alerts of the focus-local rules: shard by focus key, detect per shard, keep own foci."""
+    from pyspark.sql import functions as sf
+
+    keys = sorted({str(r.group_by) for _, r in rules})
+    hashed = sdf.select(
+        "*",
+        *[
+            sf.pmod(sf.xxhash64(sf.col(f"{s}_{k}")), sf.lit(n)).alias(f"_h_{s}_{k}")
+            for k in keys
+            for s in ("src", "dst")
+        ],
+    )
+    targets = sf.array(
+        *[
+            sf.when(
+                sf.col(f"{s}_{k}").isNotNull(),
+                sf.struct(sf.lit(k).alias("kt"), sf.col(f"_h_{s}_{k}").alias("shard")),
+            )
+            for k in keys
+            for s in ("src", "dst")
+        ]
+    )
+    keyed = hashed.withColumn(
+        "_t", sf.explode(sf.array_distinct(sf.filter(targets, lambda t: t.isNotNull())))
+    ).select("*", sf.col("_t.kt").alias("_kt"), sf.col("_t.shard").alias("_shard"))
+    keyed = keyed.drop("_t").repartition(n, "_kt", "_shard")
+    task = _focus_task([r for _, r in rules], lists, currency)
+    rows = keyed.groupBy("_kt", "_shard").applyInArrow(task, "ipc binary").collect()
+    frames = [f for f in _frames(rows) if f.height]
+    return pl.concat(frames) if frames else alerts_table([])
+
+
+def _focus_task(
+    rules: list[Any], lists: Mapping[str, tuple[object, ...]], currency: str
+) -> Callable[[Any, Any], Any]:
+    def run(key: Any, table: Any) -> Any:
+        import pyarrow as pa
+
+        kt, shard = str(key[0].as_py()), int(key[1].as_py())
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        owned = pl.concat(
+            [
+                frame.filter(pl.col(f"_h_{s}_{kt}") == shard).get_column(f"{s}_{kt}")
+                for s in ("src", "dst")
+            ]
+        ).unique()
+        mine = [r for r in rules if r.group_by == kt]
+        data = _Data(_canonical(table).lazy(), currency)
+        alerts = local_detect(data, _Rules(mine, lists)).table
+        alerts = alerts.filter(pl.col("focus").is_in(owned.implode()))
+        return pa.table({"ipc": pa.array([_blob(alerts)], pa.binary())})
+
+    return run
+
+
+# ---------------------------------------------------------------- time chunks
+
+
+def _graph_params(rule: Any, skipped: pl.DataFrame | None) -> dict[str, Any]:
+    """The rule's parameters; for a graph kind the globally capped accounts become exclusions
+    (a chunk sees only part of each account's degree)."""
+    params = dict(rule.params)
+    if skipped is not None:
+        params["exclude"] = skipped.get_column("account").to_list()
+        params["max_degree"] = _NO_CAP
+    return params
+
+
+def _degree_caps(
+    sdf: Any, rules: list[tuple[int, Any]], lists: Mapping[str, tuple[object, ...]]
+) -> dict[int, pl.DataFrame]:
+    """Each graph rule's skipped accounts (``account``, ``degree``) over all the data."""
+    from pyspark.sql import functions as sf
+
+    graph = [(i, r) for i, r in rules if hasattr(REGISTRY[r.kind], "skipped")]
+    if not graph:
+        return {}
+
+    def scoped(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        for batch in batches:
+            lf = _canonical(batch).lazy()
+            for i, rule in graph:
+                sk = (
+                    REGISTRY[rule.kind]
+                    .skipped(  # type: ignore[attr-defined]
+                        scope(rule, lf, {k: list(v) for k, v in lists.items()}),
+                        {**rule.params, "max_degree": 0, "exclude": ()},
+                    )
+                    .collect()
+                )
+                yield pa.RecordBatch.from_pydict(
+                    {
+                        "rule": pa.array([i] * sk.height, pa.int32()),
+                        "account": sk.get_column("account").to_arrow(),
+                        "degree": sk.get_column("degree").to_arrow(),
+                    }
+                )
+
+    counts = (
+        sdf.mapInArrow(scoped, "rule int, account string, degree long")
+        .groupBy("rule", "account")
+        .agg(sf.sum("degree").alias("degree"))
+    )
+    wanted = sf.lit(False)
+    for i, rule in graph:
+        cap, excluded = _cap(rule)
+        wanted = wanted | (
+            (sf.col("rule") == i) & ((sf.col("degree") > cap) | sf.col("account").isin(excluded))
+        )
+    rows = counts.filter(wanted).collect()
+    found = pl.DataFrame(
+        {
+            "rule": [int(r["rule"]) for r in rows],
+            "account": [str(r["account"]) for r in rows],
+            "degree": [int(r["degree"]) for r in rows],
+        },
+        schema={"rule": pl.Int64, "account": pl.String, "degree": pl.Int64},
+    )
+    out: dict[int, pl.DataFrame] = {}
+    for i, _ in graph:
+        out[i] = found.filter(pl.col("rule") == i).drop("rule").sort("account")
+    return out
+
+
+def _cap(rule: Any) -> tuple[int, list[str]]:
+    """A graph rule's degree cap and excluded accounts."""
+    prim = REGISTRY[rule.kind]
+    cap = param(rule.params, prim.params, "max_degree", rule.kind)
+    excluded = param(rule.params, prim.params, "exclude", rule.kind) or ()
+    return (_NO_CAP if cap is None else int(cap)), [str(a) for a in excluded]
+
+
+def _time(
+    sdf: Any,
+    rules: list[tuple[int, Any]],
+    lists: Mapping[str, tuple[object, ...]],
+    currency: str,
+    skipped: Mapping[int, pl.DataFrame],
+    n: int,
+    chunk_windows: int,
+    max_chunk_rows: int,
+) -> pl.DataFrame:
+    """Alerts of the time-chunked rules (see the module docstring)."""
+    from pyspark.sql import functions as sf
+
+    lookbacks = sorted({REGISTRY[r.kind].lookback(r.params) // _US for _, r in rules})
+    groups = {
+        g: [(i, r) for i, r in rules if REGISTRY[r.kind].lookback(r.params) // _US == lb]
+        for g, lb in enumerate(lookbacks)
+    }
+    ts = sf.unix_micros(sf.col("ts"))
+    targets = sf.flatten(
+        sf.array(
+            *[
+                sf.transform(
+                    sf.sequence(
+                        sf.floor(ts / (chunk_windows * lb)),
+                        sf.floor((ts + 2 * lb) / (chunk_windows * lb)),
+                    ),
+                    _tag(g),
+                )
+                for g, lb in enumerate(lookbacks)
+            ]
+        )
+    )
+    keyed = (
+        sdf.withColumn("_t", sf.explode(targets))
+        .select("*", sf.col("_t.g").alias("_g"), sf.col("_t.c").alias("_c"))
+        .drop("_t")
+    )
+    big = keyed.groupBy("_g", "_c").count().filter(sf.col("count") > max_chunk_rows).limit(1)
+    for row in big.collect():
+        lb = timedelta(microseconds=lookbacks[int(row["_g"])])
+        raise DataError(
+            "FI181",
+            f"a time chunk of {chunk_windows} × {lb} (rules "
+            f"{', '.join(r.id for _, r in groups[int(row['_g'])])}) holds {int(row['count']):,} "
+            f"transfers, over the limit of {max_chunk_rows:,} one executor solves: run with "
+            "fewer lookbacks per chunk (--spark-chunk-windows) or raise the limit with more "
+            "executor memory",
+        )
+    params = {i: _graph_params(r, skipped.get(i)) for i, r in rules}
+    task = _time_task(groups, params, lookbacks, lists, currency, chunk_windows)
+    schema = "rule int, part string, ipc binary"
+    rows = keyed.repartition(n, "_g", "_c").groupBy("_g", "_c").applyInArrow(task, schema)
+    parts: dict[tuple[int, str], list[pl.DataFrame]] = {}
+    for row in rows.collect():
+        parts.setdefault((int(row["rule"]), str(row["part"])), []).append(
+            pl.read_ipc(io.BytesIO(bytes(row["ipc"])))
+        )
+    out: list[dict[str, Any]] = []
+    for i, rule in rules:
+        if (i, "w") not in parts:  # no transfers at all
+            continue
+        windows = pl.concat(parts[(i, "w")]).sort("focus", "start", "end", maintain_order=True)
+        if i in skipped:  # the global count, as one search over all data reports it
+            windows = windows.with_columns(
+                pl.lit(skipped[i].height, dtype=pl.Int64).alias("skipped_accounts")
+            )
+        evidence = pl.concat(parts[(i, "e")]).unique(maintain_order=True)
+        out += rule_alerts(rule, windows, evidence, currency)
+    return alerts_table(out)
+
+
+def _tag(group: int) -> Callable[[Any], Any]:
+    """``chunk → struct(g, c)`` for ``sf.transform`` (one argument: no index)."""
+    from pyspark.sql import functions as sf
+
+    return lambda c: sf.struct(sf.lit(group).alias("g"), c.alias("c"))
+
+
+def _time_task(
+    groups: Mapping[int, list[tuple[int, Any]]],
+    params: Mapping[int, dict[str, Any]],
+    lookbacks: Sequence[int],
+    lists: Mapping[str, tuple[object, ...]],
+    currency: str,
+    chunk_windows: int,
+) -> Callable[[Any, Any], Any]:
+    def run(key: Any, table: Any) -> Any:
+        import pyarrow as pa
+
+        g, c = int(key[0].as_py()), int(key[1].as_py())
+        length = chunk_windows * lookbacks[g]
+        lo = pl.lit(c * length).cast(pl.Datetime("us", "UTC"))
+        hi = pl.lit((c + 1) * length).cast(pl.Datetime("us", "UTC"))
+        lf = _canonical(table).lazy()
+        plans = []
+        for i, rule in groups[g]:
+            ctx = RunContext(group_by=rule.group_by, base_currency=currency, lists=lists)
+            kept, evidence = rule_windows(rule, lf, ctx, params[i])
+            plans += [kept.filter((pl.col("end") >= lo) & (pl.col("end") < hi)), evidence]
+        done = pl.collect_all(plans)
+        ids, part, blobs = [], [], []
+        for k, (i, _) in enumerate(groups[g]):
+            for name, frame in (("w", done[2 * k]), ("e", done[2 * k + 1])):
+                ids.append(i)
+                part.append(name)
+                blobs.append(_blob(frame))
+        return pa.table(
+            {
+                "rule": pa.array(ids, pa.int32()),
+                "part": pa.array(part, pa.string()),
+                "ipc": pa.array(blobs, pa.binary()),
+            }
+        )
+
+    return run

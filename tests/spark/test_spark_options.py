@@ -1,0 +1,73 @@
+"""Engine options are checked before any data is read; a missing pyspark is a clear error."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import finintel
+from finintel.errors import UsageError
+from finintel.spark import placement, session
+
+
+def test_unknown_engine_and_stray_spark_options_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown engine 'flink'") as err:
+        finintel.run(tmp_path / "missing", "rules", tmp_path / "out", engine="flink")
+    assert err.value.code == "FI182"
+    with pytest.raises(UsageError, match="need --engine spark"):
+        finintel.run(tmp_path / "missing", "rules", tmp_path / "out", spark_master="local[2]")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_pyspark_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(UsageError, match=r"pip install 'finintel\[spark\]'") as err:
+        session("local[2]")
+    assert err.value.code == "FI180"
+
+
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [
+        ("fan_in", "focus"),
+        ("structuring", "focus"),
+        ("pass_through", "focus"),
+        ("cycle", "time"),
+        ("gather_scatter", "time"),
+        ("agent_concentration", "time"),
+        ("bipartite", "driver"),
+        ("shared_identifier", "driver"),
+    ],
+)
+def test_placement(kind: str, where: str) -> None:
+    assert placement(kind) == where
+
+
+def test_import_finintel_does_not_import_pyspark() -> None:
+    import subprocess
+
+    code = "import finintel, finintel.spark, sys; print('pyspark' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(Path(finintel.__file__).parent.parent)},
+    )  # fmt: skip
+    assert out.stdout.strip() == "False"
+
+
+def test_group_by_entity_rules_are_refused_before_spark_starts(tmp_path: Path) -> None:
+    rule = tmp_path / "rules" / "by-entity.yaml"
+    rule.parent.mkdir()
+    rule.write_text(
+        "id: by-entity\nversion: 1\ntitle: t\nfamily: fan_in\nseverity: low\n"
+        "description: d\ngroup_by: entity\n"
+        "pattern: {kind: fan_in, window: 7d, min_counterparties: 3}\n"
+    )
+    with pytest.raises(
+        UsageError, match=r"local engine only \(--engine polars\): by-entity"
+    ) as err:
+        finintel.run(tmp_path / "missing", tmp_path / "rules", tmp_path / "out", engine="spark")
+    assert err.value.code == "FI182"
+    assert not (tmp_path / "out").exists()
