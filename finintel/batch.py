@@ -148,8 +148,10 @@ def run(
     ``pseudonymise`` (a key file) are checked before any data is read. ``run_id`` names the run
     (default: a hash of the inputs and rules); ``deterministic`` leaves the run's times and
     durations out of report.json, so a rerun on the same input writes identical files.
-    When a rule groups by ``entity``, the parties are resolved once (:func:`finintel.resolve`,
-    honouring the analyst ``decisions`` file) before detection.
+    When a rule groups by ``entity``, a watchlist has ``resolve: true`` or a ``decisions`` file is
+    given, the parties are resolved once (:func:`finintel.resolve`, honouring the analyst
+    ``decisions`` file) before detection; the report's persons then come from that resolution
+    (else from the report's parties, see :mod:`finintel.persons`).
     """
     from finintel.link import check_exclusions
     from finintel.provenance import load_sources
@@ -254,7 +256,7 @@ def _run(
     report_opts: dict[str, Any],
 ) -> RunSummary:
     from finintel.link import link
-    from finintel.typology.engine import Alerts, detect
+    from finintel.typology.engine import Alerts, detect, needs_entities
 
     timings: dict[str, float] = {"rules": rules_s}
     started = datetime.now(UTC)
@@ -282,7 +284,7 @@ def _run(
         store_version = None
     timings["ingest"] = time.perf_counter() - t
     entities = None
-    if any(r.group_by == "entity" for r in ruleset.rules):
+    if needs_entities(ruleset) or report_opts["decisions"] is not None:
         t = time.perf_counter()
         entities = finintel.resolve(ds.parties, report_opts["decisions"])
         timings["resolve"] = time.perf_counter() - t
@@ -354,6 +356,7 @@ def _run(
             exclude_handling=report_opts["exclude_handling"],
             pseudonymise=report_opts["pseudonymise"],
             meta=meta,
+            resolved=entities,
         )
         report.write(tmp, report_opts["formats"])
         highlights = _highlights(report)
