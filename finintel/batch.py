@@ -152,8 +152,10 @@ def run(
     ``pseudonymise`` (a key file) are checked before any data is read. ``run_id`` names the run
     (default: a hash of the inputs and rules); ``deterministic`` leaves the run's times and
     durations out of report.json, so a rerun on the same input writes identical files.
-    When a rule groups by ``entity``, the parties are resolved once (:func:`finintel.resolve`,
-    honouring the analyst ``decisions`` file) before detection (local engine only).
+    When a rule groups by ``entity``, a watchlist has ``resolve: true`` or a ``decisions`` file is
+    given, the parties are resolved once (:func:`finintel.resolve`, honouring the analyst
+    ``decisions`` file) before detection (local engine only); the report's persons then come from that resolution
+    (else from the report's parties, see :mod:`finintel.persons`).
     ``engine="spark"`` detects on Apache Spark (``spark_master``, ``spark_shards`` focus
     shards, ``spark_chunk_windows`` lookbacks per time chunk; see ``docs/spark.md``): the same
     alerts as the default local ``polars`` engine.
@@ -176,12 +178,16 @@ def run(
         "deterministic": deterministic,
         "decisions": decisions,
     }
-    if engine == "spark" and any(r.group_by == "entity" for r in ruleset.rules):
-        raise UsageError(
-            "FI182",
-            "rules with group_by: entity run on the local engine only (--engine polars): "
-            + ", ".join(r.id for r in ruleset.rules if r.group_by == "entity"),
-        )
+    if engine == "spark":
+        from finintel.typology.engine import needs_entities
+
+        resolving = [r.id for r in ruleset.rules if needs_entities(RuleSet((r,)))]
+        if resolving:
+            raise UsageError(
+                "FI182",
+                "rules that use resolved entities (group_by: entity, resolve: true) run on the "
+                "local engine only (--engine polars): " + ", ".join(resolving),
+            )
     report_opts["engine"] = _engine(engine, spark_master, spark_shards, spark_chunk_windows)
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
@@ -268,7 +274,7 @@ def _run(
     report_opts: dict[str, Any],
 ) -> RunSummary:
     from finintel.link import link
-    from finintel.typology.engine import Alerts, detect
+    from finintel.typology.engine import Alerts, detect, needs_entities
 
     timings: dict[str, float] = {"rules": rules_s}
     started = datetime.now(UTC)
@@ -296,7 +302,7 @@ def _run(
         store_version = None
     timings["ingest"] = time.perf_counter() - t
     entities = None
-    if any(r.group_by == "entity" for r in ruleset.rules):
+    if needs_entities(ruleset) or report_opts["decisions"] is not None:
         t = time.perf_counter()
         entities = finintel.resolve(ds.parties, report_opts["decisions"])
         timings["resolve"] = time.perf_counter() - t
@@ -371,6 +377,7 @@ def _run(
             exclude_handling=report_opts["exclude_handling"],
             pseudonymise=report_opts["pseudonymise"],
             meta=meta,
+            resolved=entities,
         )
         report.write(tmp, report_opts["formats"])
         highlights = _highlights(report)

@@ -308,7 +308,8 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
 @click.option(
     "--decisions",
     type=click.Path(dir_okay=False),
-    help="Analyst decisions (YAML: same, not_same, split) for rules with group_by: entity.",
+    help="Analyst decisions (YAML: same, not_same, split): the run's parties are resolved with "
+    "them (group_by: entity, watchlist resolve, the report's persons).",
 )
 @click.option(
     "--engine",

@@ -27,6 +27,12 @@ normalised ``value`` (phones E.164, see :mod:`finintel.typology.primitives.share
 ``n_names``, ``n_parties``, the names, the party and account entities and their networks. The
 parties schema carries no device ids or IP addresses, so none are reported.
 
+Resolved persons (``persons``, facts with assessment columns): parties of the report that entity
+resolution found to be one person, with every recorded variant, identifier and account and why
+each record was merged (see :mod:`finintel.persons` for the scope of the resolution). The
+accounts of one person are tied, so they fall into one network (links, transfer counts and
+totals stay those of the transfers); a person's score is the noisy-OR over its parties' alerts.
+
 Provenance: every transfer, entity, link and network lists its ``sources`` and carries the
 strictest ``handling`` code among them (see :mod:`finintel.provenance`). ``exclude_handling``
 drops, before anything is built, every record, party row and alert resting on a source with one
@@ -47,6 +53,7 @@ import polars as pl
 
 from finintel.errors import UsageError, did_you_mean
 from finintel.hashing import digest_expr
+from finintel.persons import MERGE, person_members
 from finintel.provenance import (
     HANDLING_CODES,
     HANDLING_RANK,
@@ -63,6 +70,7 @@ __all__ = [
     "INFRASTRUCTURE",
     "LINKS",
     "NETWORKS",
+    "PERSONS",
     "SCORES",
     "SHARED",
     "LinkReport",
@@ -116,6 +124,7 @@ ENTITIES: dict[str, pl.DataType] = {
     "countries": _STRS,
     "related": _STRS,
     "network_id": pl.String(),
+    "person_id": pl.String(),
     "in_degree": pl.Int64(),
     "out_degree": pl.Int64(),
     "in_base": pl.Float64(),
@@ -149,6 +158,7 @@ NETWORKS: dict[str, pl.DataType] = {
     "n_members": pl.Int64(),
     "members": _STRS,
     "parties": _STRS,
+    "persons": _STRS,
     "n_links": pl.Int64(),
     "n_transfers": pl.Int64(),
     "total_base": pl.Float64(),
@@ -190,6 +200,25 @@ SHARED: dict[str, pl.DataType] = {
     "handling": pl.String(),
 }
 
+#: Resolved persons: parties of the report that entity resolution found to be one person.
+PERSONS: dict[str, pl.DataType] = {
+    "person_id": pl.String(),
+    "label": pl.String(),
+    "n_parties": pl.Int64(),
+    "resolved_parties": pl.Int64(),
+    "parties": _STRS,
+    "names": _STRS,
+    "identifiers": pl.List(IDENTIFIER),
+    "countries": _STRS,
+    "accounts": _STRS,
+    "network_ids": _STRS,
+    "merges": pl.List(MERGE),
+    "decision": pl.Boolean(),
+    "sources": _STRS,
+    "handling": pl.String(),
+    **_ASSESS,
+}
+
 #: Columns of the subject tables that are assessments (typology hits, scores, roles), not facts.
 ASSESSMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "entities": ("roles", "network_role", *_ASSESS),
@@ -197,6 +226,7 @@ ASSESSMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "networks": ("key_players", *_ASSESS),
     "transfers": (),
     "shared": (),
+    "persons": tuple(_ASSESS),
 }
 
 _ROUND = 6
@@ -218,8 +248,8 @@ def noisy_or(contributions: Iterable[float]) -> float:
 class LinkReport:
     """The suspicious-link report: plain DataFrames plus a run-metadata block.
 
-    Facts: ``transfers`` (evidence), ``entities``, ``links``, ``networks`` (minus their
-    :data:`ASSESSMENT_COLUMNS`), ``shared`` (infrastructure shared under different names).
+    Facts: ``transfers`` (evidence), ``entities``, ``links``, ``networks``, ``persons`` (minus
+    their :data:`ASSESSMENT_COLUMNS`), ``shared`` (infrastructure shared under different names).
     Assessments: ``alerts``, ``scores``. ``sources`` is the provenance of every source named
     anywhere.
     """
@@ -233,6 +263,7 @@ class LinkReport:
     sources: pl.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     shared: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SHARED))
+    persons: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PERSONS))
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Every table by name, in a fixed order."""
@@ -241,6 +272,7 @@ class LinkReport:
             "entities": self.entities,
             "links": self.links,
             "networks": self.networks,
+            "persons": self.persons,
             "scores": self.scores,
             "shared": self.shared,
             "transfers": self.transfers,
@@ -494,6 +526,87 @@ def _shared(
     )
 
 
+def _persons(
+    pmembers: pl.DataFrame,
+    pmerges: pl.DataFrame,
+    ids: pl.DataFrame,
+    holders: pl.DataFrame,
+    networks: pl.DataFrame,
+    assess: pl.DataFrame,
+    ranks: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The persons table: every recorded variant of a person's parties and why they merged."""
+    if pmembers.is_empty():
+        return pl.DataFrame(schema=PERSONS)
+    vals = ids.join(pmembers.select("person_id", "party_id"), on="party_id")
+    accounts = pmembers.join(holders.select("party_id", "account", "source"), on="party_id")
+
+    def lists(frame: pl.DataFrame, expr: pl.Expr, alias: str) -> pl.DataFrame:
+        return (
+            frame.select("person_id", expr.alias(alias))
+            .drop_nulls(alias)
+            .unique()
+            .group_by("person_id")
+            .agg(pl.col(alias).sort())
+        )
+
+    sources = pl.concat(
+        [vals.select("person_id", "source"), accounts.select("person_id", "source")]
+    )
+    persons = (
+        pmembers.group_by("person_id")
+        .agg(
+            pl.col("party_id").n_unique().cast(pl.Int64).alias("n_parties"),
+            pl.col("resolved_parties").first(),
+        )
+        .join(lists(pmembers, _entity_id("party", pl.col("party_id")), "parties"), on="person_id")
+        .join(
+            lists(vals.filter(pl.col("type") == "name"), pl.col("value"), "names"),
+            on="person_id",
+            how="left",
+        )
+        .join(
+            lists(vals.filter(pl.col("type") != "name"), pl.struct("type", "value"), "identifiers"),
+            on="person_id",
+            how="left",
+        )
+        .join(lists(vals, pl.col("country"), "countries"), on="person_id", how="left")
+        .join(
+            lists(accounts, _entity_id("account", pl.col("account")), "accounts"),
+            on="person_id",
+            how="left",
+        )
+        .join(
+            lists(
+                accounts.join(
+                    networks.select(pl.col("key").alias("account"), "network_id"), on="account"
+                ),
+                pl.col("network_id"),
+                "network_ids",
+            ),
+            on="person_id",
+            how="left",
+        )
+        .join(pmerges, on="person_id", how="left")
+        .join(lists(sources, pl.col("source"), "sources"), on="person_id", how="left")
+        .join(assess.rename({"subject_id": "person_id"}), on="person_id", how="left")
+        .with_columns(
+            pl.col("names", "countries", "accounts", "network_ids", "sources").fill_null([]),
+            pl.col("identifiers").fill_null(pl.lit([], dtype=pl.List(IDENTIFIER))),
+            pl.col("merges").fill_null(pl.lit([], dtype=pl.List(MERGE))),
+        )
+        .with_columns(
+            pl.col("names").list.first().alias("label"),
+            pl.col("merges")
+            .list.eval(pl.element().struct.field("decision").any())
+            .list.first()
+            .fill_null(False)
+            .alias("decision"),
+        )
+    )
+    return _handling(persons, "person_id", ranks)
+
+
 def _scores(hits: pl.DataFrame, kind: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Breakdown rows and combined assessment columns from (subject_id, alert) hits."""
     if hits.height == 0:
@@ -587,6 +700,7 @@ def link(
     exclude_handling: Sequence[str] = (),
     pseudonymise: Pseudonymiser | str | Path | None = None,
     meta: Mapping[str, Any] | None = None,
+    resolved: Any = None,
 ) -> LinkReport:
     """Build the link report of ``alerts`` (an Alerts or an alerts frame).
 
@@ -595,7 +709,9 @@ def link(
     ``tx_id`` and optionally ``source``, or a ``Flows`` with such a ``flows`` table) adds the
     traced transfers as facts: links and networks, no typology and no score. ``sources`` is a
     :class:`SourceManifest` or its YAML path;
-    ``pseudonymise`` a :class:`Pseudonymiser` or a key file.
+    ``pseudonymise`` a :class:`Pseudonymiser` or a key file. ``resolved``: the run's
+    :class:`~finintel.resolve.Entities` (else the report's parties are resolved; see
+    :mod:`finintel.persons`).
     """
     table, rules, currency = _alerts_frame(alerts)
     manifest = _manifest(sources)
@@ -708,9 +824,44 @@ def link(
     )
     links = _handling(links, "link_id", ranks).sort("link_id")  # fixed order for float sums
 
-    # networks: weakly connected components of the links
+    # parties holding the report's accounts, and the persons they resolve into
+    holders = (
+        pl.concat(
+            [
+                facts.select(
+                    pl.col("src_account").alias("account"),
+                    pl.col("src_party").alias("party_id"),
+                    "source",
+                ),
+                facts.select(
+                    pl.col("dst_account").alias("account"),
+                    pl.col("dst_party").alias("party_id"),
+                    "source",
+                ),
+            ]
+        )
+        .drop_nulls()
+        .unique()
+    )
+    pmembers, pmerges, resolution = person_members(
+        parties, holders, pseudo, resolved, bool(excluded)
+    )
+    person_accounts = (
+        pmembers.join(holders.select("party_id", "account").unique(), on="party_id")
+        .select("person_id", "account")
+        .unique()
+        .sort("person_id", "account")
+    )
+    # accounts of one person are tied (a chain in account order), so they share a network
+    ties = (
+        person_accounts.with_columns(pl.col("account").shift(-1).over("person_id").alias("_next"))
+        .drop_nulls("_next")
+        .select(pl.col("account").alias("src_key"), pl.col("_next").alias("dst_key"))
+    )
+
+    # networks: weakly connected components of the links and the same-person ties
     if links.height:
-        comp = _components(links)
+        comp = _components(pl.concat([links.select("src_key", "dst_key"), ties]))
         members = comp.with_columns(_entity_id("account", pl.col("key")).alias("entity_id"))
         net_ids = (
             members.group_by("component")
@@ -765,24 +916,6 @@ def link(
         .drop_nulls("roles")
         .unnest("roles")
         .drop_nulls("account")
-    )
-    holders = (
-        pl.concat(
-            [
-                facts.select(
-                    pl.col("src_account").alias("account"),
-                    pl.col("src_party").alias("party_id"),
-                    "source",
-                ),
-                facts.select(
-                    pl.col("dst_account").alias("account"),
-                    pl.col("dst_party").alias("party_id"),
-                    "source",
-                ),
-            ]
-        )
-        .drop_nulls()
-        .unique()
     )
     account_keys = pl.concat([role_rows["account"], members["key"]]).unique().sort().to_frame("key")
     acc_names = (
@@ -923,6 +1056,15 @@ def link(
         "metrics",
     )
     ent_scores, ent_assess = _scores(pl.concat([acc_hits, party_hits]), "entity")
+    person_of = pmembers.select(
+        _entity_id("party", pl.col("party_id")).alias("entity_id"), "person_id"
+    )
+    person_scores, person_assess = _scores(
+        party_hits.join(person_of.rename({"entity_id": "subject_id"}), on="subject_id")
+        .with_columns(pl.col("person_id").alias("subject_id"))
+        .drop("person_id"),
+        "person",
+    )
     roles = (
         pl.concat(
             [
@@ -955,6 +1097,7 @@ def link(
         )
         .join(party_network.rename({"network_id": "_pnet"}), on="entity_id", how="left")
         .with_columns(pl.coalesce("network_id", "_pnet").alias("network_id"))
+        .join(person_of, on="entity_id", how="left")
         .join(roles, on="entity_id", how="left")
         .join(ent_assess.rename({"subject_id": "entity_id"}), on="entity_id", how="left")
         .with_columns(
@@ -965,6 +1108,7 @@ def link(
         )
     )
     entities = _handling(entities, "entity_id", ranks)
+    persons = _persons(pmembers, pmerges, ids, holders, members, person_assess, ranks)
 
     # networks
     if links.height:
@@ -1038,10 +1182,18 @@ def link(
                 how="left",
             )
             .join(net_src, on="network_id", how="left")
+            .join(
+                persons.select("person_id", "network_ids")
+                .explode("network_ids")
+                .group_by(pl.col("network_ids").alias("network_id"))
+                .agg(pl.col("person_id").unique().sort().alias("persons")),
+                on="network_id",
+                how="left",
+            )
             .join(players, on="network_id", how="left")
             .join(net_assess.rename({"subject_id": "network_id"}), on="network_id", how="left")
             .with_columns(
-                pl.col("parties", "sources").fill_null([]),
+                pl.col("parties", "persons", "sources").fill_null([]),
                 pl.col("key_players").fill_null(pl.lit([], dtype=pl.List(PLAYER))),
             )
         )
@@ -1080,7 +1232,7 @@ def link(
     transfers = finish(transfers, EVIDENCE).sort("ts", "source", "tx_id")
     shared = _shared(parties, holders, members, pseudo, ranks)
     scores = (
-        pl.concat([ent_scores, link_scores, net_scores])
+        pl.concat([ent_scores, link_scores, net_scores, person_scores])
         .select(list(SCORES))
         .sort("subject_kind", "subject_id", "typology")
     )
@@ -1109,7 +1261,9 @@ def link(
             "networks": networks.height,
             "transfers": transfers.height,
             "shared": shared.height,
+            "persons": persons.height,
         },
+        "resolution": resolution,
     }
     block.update(meta or {})
     return LinkReport(
@@ -1122,6 +1276,9 @@ def link(
         sources=src_table,
         meta=block,
         shared=shared,
+        persons=finish(persons, PERSONS).sort(
+            "score", "n_parties", "person_id", descending=[True, True, False]
+        ),
     )
 
 

@@ -16,6 +16,7 @@ ID_OF: dict[str, str] = {
     "networks": "network_id",
     "transfers": "tx_id",
     "shared": "shared_id",
+    "persons": "person_id",
 }
 ASSESSMENT_TABLES: tuple[str, ...] = ("alerts", "scores")
 ASSESSMENT_PREFIX = "assessment."
@@ -64,6 +65,18 @@ def rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return frame.with_columns(exprs).to_dicts() if exprs else frame.to_dicts()
 
 
+def merge_text(merge: dict[str, Any]) -> str:
+    """One merge of a person as text: ``party_a = party_b: rule value (name score …)``."""
+    text = f"{merge['party_a']} = {merge['party_b']}: {merge['rule']}"
+    if merge.get("value") is not None:
+        text += f" {merge['value']}"
+    if merge.get("name_score") is not None:
+        text += f" (name score {merge['name_score']:.3g}: {merge['name_a']} / {merge['name_b']})"
+    if merge.get("decision"):
+        text += " [analyst decision]"
+    return text
+
+
 def subject_tables(report: LinkReport) -> dict[str, pl.DataFrame]:
     return {
         "entities": report.entities,
@@ -71,4 +84,5 @@ def subject_tables(report: LinkReport) -> dict[str, pl.DataFrame]:
         "networks": report.networks,
         "transfers": report.transfers,
         "shared": report.shared,
+        "persons": report.persons,
     }

@@ -9,6 +9,13 @@ FtM type (countries, phones, emails, dates, numbers, IBANs):
 - every **account** → ``BankAccount``: ``iban`` when the key is a valid IBAN, otherwise
   ``accountNumber`` (MTO customer ids and wallets too), ``country``;
 - a party recorded on a transfer as the holder of an account → ``Ownership`` (owner → asset);
+- every **resolved person** → ``Person``: the first name variant as ``name``, the others as
+  ``alias``, ``idNumber`` / ``phone`` / ``email`` / ``address`` / ``country`` of its parties, the
+  merge reasons in ``description``; an ``UnknownLink`` (subject: the person, object: each of its
+  parties, ``role`` "same person (resolved by finintel)"); and each merge between two parties of
+  the report a ``Similar`` (``candidate`` / ``match``: the two parties, ``matcher``
+  ``finintel.resolve``, ``criteria`` the rule and value, ``confidenceScore`` the name similarity
+  or 1 for an identifier or analyst decision);
 - every **evidence transfer** → ``Payment``: ``payer`` / ``beneficiary`` (the parties recorded
   on the transfer), ``payerAccount`` / ``beneficiaryAccount``, ``amount``, ``currency``,
   ``amountEur`` (when the report's base currency is EUR), ``date`` (UTC), ``transactionNumber``
@@ -47,6 +54,7 @@ from followthemoney.util import make_entity_id
 
 from finintel.atomic import write_text
 from finintel.link import LinkReport
+from finintel.report._tables import merge_text
 
 FILE_NAME = "entities.ftm.json"
 #: First line of every assessment note (scores, typologies, roles): never a fact.
@@ -118,13 +126,7 @@ def _iban_ok(value: str) -> bool:
     return int(digits) % 97 == 1
 
 
-def _party(row: Mapping[str, Any]) -> EntityProxy:
-    schema = PARTY_SCHEMA.get(str(row.get("party_kind") or ""), "LegalEntity")
-    entity = model.make_entity(schema)
-    entity.id = ftm_id(row["entity_id"])
-    refused: list[str] = []
-    names = list(row.get("names") or []) or [f"party {row['key']}"]
-    _add(entity, "name", names, refused)
+def _identifiers(entity: EntityProxy, row: Mapping[str, Any], refused: list[str]) -> None:
     _add(entity, "country", row.get("countries") or [], refused)
     for ident in row.get("identifiers") or []:
         kind, value = str(ident["type"]), str(ident["value"])
@@ -135,12 +137,62 @@ def _party(row: Mapping[str, Any]) -> EntityProxy:
             prefix = kind + ":"
             text = value[len(prefix) :] if value.startswith(prefix) else value
             _add(entity, _TYPED[kind], [text], refused)
+
+
+def _party(row: Mapping[str, Any]) -> EntityProxy:
+    schema = PARTY_SCHEMA.get(str(row.get("party_kind") or ""), "LegalEntity")
+    entity = model.make_entity(schema)
+    entity.id = ftm_id(row["entity_id"])
+    refused: list[str] = []
+    names = list(row.get("names") or []) or [f"party {row['key']}"]
+    _add(entity, "name", names, refused)
+    _identifiers(entity, row, refused)
     lines = _provenance(entity, row["entity_id"], row) + refused
     entity.add("description", "\n".join(lines))
     note = _assessment(row)
     if note:
         entity.add("notes", note)
     return entity
+
+
+def _person(row: Mapping[str, Any], in_report: set[str]) -> list[EntityProxy]:
+    """A resolved person, its links to its parties and its merges between report parties."""
+    entity = model.make_entity("Person")
+    entity.id = ftm_id(row["person_id"])
+    refused: list[str] = []
+    names = list(row.get("names") or []) or [f"person {row['person_id']}"]
+    _add(entity, "name", names[:1], refused)
+    _add(entity, "alias", names[1:], refused)
+    _identifiers(entity, row, refused)
+    merges = list(row.get("merges") or [])
+    lines = _provenance(entity, row["person_id"], row)
+    lines.append(f"resolved person of {row['n_parties']} parties; merged because:")
+    lines += [merge_text(m) for m in merges] + refused
+    entity.add("description", "\n".join(lines))
+    note = _assessment(row)
+    if note:
+        entity.add("notes", note)
+    out = [entity]
+    for party in row.get("parties") or []:
+        link = model.make_entity("UnknownLink")
+        link.id = ftm_id("same-person", row["person_id"], party)
+        link.add("subject", entity.id)
+        link.add("object", ftm_id(party))
+        link.add("role", "same person (resolved by finintel)")
+        out.append(link)
+    for m in merges:
+        if m["party_a"] not in in_report or m["party_b"] not in in_report:
+            continue  # a party outside the report has no entity here; the person says why
+        sim = model.make_entity("Similar")
+        sim.id = ftm_id("similar", m["party_a"], m["party_b"], m["rule"])
+        sim.add("candidate", ftm_id(m["party_a"]))
+        sim.add("match", ftm_id(m["party_b"]))
+        sim.add("matcher", "finintel.resolve")
+        sim.add("criteria", merge_text(m))
+        score = m["name_score"] if m.get("name_score") is not None else 1.0
+        sim.add("confidenceScore", f"{score:.6g}")
+        out.append(sim)
+    return out
 
 
 def _account(row: Mapping[str, Any]) -> EntityProxy:
@@ -218,6 +270,12 @@ def entities(report: LinkReport) -> list[EntityProxy]:
             assert own.id is not None
             out[own.id] = own
         return hid
+
+    in_report = set(ents.filter(kind="party")["entity_id"].to_list())
+    for row in report.persons.sort("person_id").iter_rows(named=True):
+        for proxy in _person(row, in_report):
+            assert proxy.id is not None
+            out[proxy.id] = proxy
 
     base = str(report.meta.get("base_currency") or "")
     for row in report.transfers.sort("source", "tx_id").iter_rows(named=True):

@@ -17,7 +17,10 @@ known to finintel:
 Facts vs assessments: each ``<transaction>`` is one evidence transfer (a fact) of a
 *suspicious* link — a link with at least one alert; links only reached by flow tracing are left
 out. The assessments — typologies, scores and the alerts' explanations — are written only into
-the report's ``<reason>``. ``<action>`` says what the report is. Each transaction carries its
+the report's ``<reason>``. Entity resolution is an inference, and goAML's ``t_person`` has no
+element saying two records are one person: resolved persons whose parties appear on the reported
+transactions are listed in ``<reason>`` too, with their name variants and why their records were
+merged. ``<action>`` says what the report is. Each transaction carries its
 source (``internal_ref_number``), its link and handling code (``transaction_description``).
 
 Sides: ``t_from`` / ``t_to`` (not ``*_my_client``: finintel is not the customer's institution)
@@ -49,6 +52,7 @@ import polars as pl
 
 from finintel.atomic import atomic_path
 from finintel.link import LinkReport
+from finintel.report._tables import merge_text
 from finintel.schema import CHANNELS
 
 FILE_NAME = "goaml.xml"
@@ -168,7 +172,24 @@ def _side(
         _sub(el, f"{prefix}_country", row[f"{side}_country"])
 
 
-def _reason(report: LinkReport, suspicious: pl.DataFrame) -> str:
+def _persons(report: LinkReport, transfers: pl.DataFrame) -> list[str]:
+    """Resolved persons with a party on the reported transfers: variants and merge reasons."""
+    keys = pl.concat([transfers["src_party"], transfers["dst_party"]]).drop_nulls().unique()
+    ents = report.entities.filter((pl.col("kind") == "party") & pl.col("key").is_in(keys.implode()))
+    wanted = set(ents["person_id"].drop_nulls().to_list())
+    persons = report.persons.filter(pl.col("person_id").is_in(sorted(wanted)))
+    lines = ["Resolved persons (several records of one person; an inference, not a fact):"]
+    for row in persons.sort("person_id").iter_rows(named=True):
+        lines.append(
+            f"- person {row['person_id']}: {row['n_parties']} records, names "
+            + "; ".join(row["names"])
+            + "; merged because: "
+            + "; ".join(merge_text(m) for m in row["merges"])
+        )
+    return lines if persons.height else []
+
+
+def _reason(report: LinkReport, suspicious: pl.DataFrame, transfers: pl.DataFrame) -> str:
     meta = report.meta
     lines = [
         "Assessments by finintel (typology hits and scores; not facts). "
@@ -191,7 +212,7 @@ def _reason(report: LinkReport, suspicious: pl.DataFrame) -> str:
         lines.append(
             f"- [{row['typology']}] {row['alert_id']}{score}: {row['explanation'] or ''}".rstrip()
         )
-    return "\n".join(lines)
+    return "\n".join(lines + _persons(report, transfers))
 
 
 def _submission(report: LinkReport, transfers: pl.DataFrame) -> str:
@@ -230,7 +251,7 @@ def document(report: LinkReport) -> ET.Element:
     _sub(rp, "last_name", person.get("last_name") or UNKNOWN)
     if person.get("email"):
         _sub(rp, "email", person["email"])
-    _sub(root, "reason", _reason(report, suspicious))
+    _sub(root, "reason", _reason(report, suspicious, transfers))
     _sub(
         root,
         "action",

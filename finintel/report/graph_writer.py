@@ -3,7 +3,9 @@
 Nodes are the entities (accounts and parties) and the shared infrastructure (phones, e-mails,
 addresses used under different names: ``kind = "identifier"``, with ``type``, ``n_names`` …);
 edges are the links (``kind = "transfers"``), party → account holdings (``kind = "holds"``) and
-party → shared identifier (``kind = "uses"``). Attributes are typed (text, integer, real);
+party → shared identifier (``kind = "uses"``). Resolved persons are nodes of ``kind = "person"``
+(with ``names``, ``identifiers`` and ``merges``: each merge as ``party_a = party_b: rule value
+(name score)``), joined to each of their parties by a ``kind = "same_person"`` edge. Attributes are typed (text, integer, real);
 lists are joined with ``"; "``; an entity's ``key`` is the attribute ``entity_key`` (GraphML
 readers reserve ``key``); missing values are left out, as both formats require; assessment
 attributes are named ``assessment.<column>``. Nodes and edges are added in sorted order and the
@@ -21,10 +23,19 @@ import polars as pl
 
 from finintel.atomic import write_text
 from finintel.link import LinkReport
-from finintel.report._tables import ASSESSMENT_PREFIX, is_assessment
+from finintel.report._tables import ASSESSMENT_PREFIX, is_assessment, merge_text
 
 _RENAME = {"key": "entity_key"}
-_SKIP = {"entities": ("identifiers",), "links": ("src", "dst")}
+_SKIP = {
+    "entities": ("identifiers",),
+    "links": ("src", "dst"),
+    "persons": ("identifiers", "merges"),
+}
+
+
+def identifiers_text(values: list[dict[str, Any]] | None) -> str:
+    """``type=value; …`` of a list of identifiers."""
+    return "; ".join(f"{i['type']}={i['value']}" for i in values or [])
 
 
 def _attrs(table: str, row: dict[str, Any], schema: pl.Schema) -> dict[str, Any]:
@@ -54,7 +65,7 @@ def graph(report: LinkReport) -> nx.DiGraph:
     g = nx.DiGraph()
     ents = report.entities.sort("entity_id")
     ident = {
-        r["entity_id"]: "; ".join(f"{i['type']}={i['value']}" for i in r["identifiers"] or [])
+        r["entity_id"]: identifiers_text(r["identifiers"])
         for r in ents.select("entity_id", "identifiers").iter_rows(named=True)
     }
     for row in ents.iter_rows(named=True):
@@ -80,6 +91,14 @@ def graph(report: LinkReport) -> nx.DiGraph:
         g.add_node(row["shared_id"], kind="identifier", **_attrs("shared", row, shared.schema))
         for party in row["parties"]:
             g.add_edge(party, row["shared_id"], kind="uses", type=row["type"])
+    persons = report.persons.sort("person_id")
+    for row in persons.iter_rows(named=True):
+        attrs = _attrs("persons", row, persons.schema)
+        attrs["identifiers"] = identifiers_text(row["identifiers"])
+        attrs["merges"] = "; ".join(merge_text(m) for m in row["merges"] or [])
+        g.add_node(row["person_id"], kind="person", **attrs)
+        for party in row["parties"]:
+            g.add_edge(row["person_id"], party, kind="same_person")
     return g
 
 

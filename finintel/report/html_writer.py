@@ -3,8 +3,9 @@
 The page holds a summary (run metadata, counts, the strictest handling code and what it
 means), every network with a diagram and a timeline of its flows (inline SVG laid out here in
 Python: a seeded spring layout, so the same report draws the same picture), sortable and
-filterable tables (entities, links with their evidence transaction ids, transfers, sources,
-alerts with their explanations, scores) and a small inline script for sorting and filtering.
+filterable tables (entities, links with their evidence transaction ids, resolved persons with
+their name variants and merge reasons, transfers, sources, alerts with their explanations,
+scores) and a small inline script for sorting and filtering.
 
 Facts and assessments stay apart: the page has a *Facts* and an *Assessments* part; in tables
 that mix both (entities, links, networks) the assessment columns are headed ``assessment ·``
@@ -35,7 +36,7 @@ import polars as pl
 from finintel.atomic import write_text
 from finintel.link import LinkReport
 from finintel.provenance import HANDLING_CODES
-from finintel.report._tables import ASSESSMENT_TABLES, is_assessment, jsonable
+from finintel.report._tables import ASSESSMENT_TABLES, is_assessment, jsonable, merge_text
 
 __all__ = ["HANDLING_MEANING", "ROLE_COLOURS", "render", "script_json", "write"]
 
@@ -105,6 +106,8 @@ def _fmt_item(value: Any) -> str:
             return text if text.startswith(f"{value['type']}:") else f"{value['type']}: {text}"
         if set(value) == {"account", "role"}:
             return f"{value['account']} ({value['role']})"
+        if "party_a" in value and "rule" in value:
+            return merge_text(value)
         return json.dumps(jsonable(value), sort_keys=True, ensure_ascii=False)
     return str(value)
 
@@ -628,6 +631,11 @@ _SHARED_COLS = (
     "type", "value", "n_names", "n_parties", "names", "parties", "accounts", "network_ids",
     "sources", "handling",
 )  # fmt: skip
+_PERSON_COLS = (
+    "person_id", "label", "n_parties", "resolved_parties", "names", "identifiers", "accounts",
+    "parties", "merges", "decision", "network_ids", "sources", "handling", "typologies",
+    "n_alerts", "score",
+)  # fmt: skip
 _ALERT_COLS = (
     "alert_id", "typology", "family", "severity", "score", "explanation", "focus", "focus_role",
     "roles", "n_transfers", "amount_base", "first_ts", "last_ts", "tx_ids", "sources", "metrics",
@@ -645,6 +653,9 @@ def _tables(report: LinkReport) -> str:
             _table("t-entities", "entities", report.entities, _ENTITY_COLS, caption="entities"),
             '<h3 id="links">Links (with evidence transaction ids)</h3>',
             _table("t-links", "links", report.links, _LINK_COLS, caption="links"),
+            '<h3 id="persons">Resolved persons (parties that are one person: every recorded '
+            "name variant and why they were merged)</h3>",
+            _table("t-persons", "persons", report.persons, _PERSON_COLS, caption="persons"),
             '<h3 id="shared">Shared infrastructure (phones, e-mails, addresses under different '
             "names)</h3>",
             _table("t-shared", "shared", report.shared, _SHARED_COLS, caption="shared"),
@@ -820,7 +831,8 @@ def render(report: LinkReport) -> str:
             _banner(report),
             '<nav><a href="#summary">Summary</a><a href="#networks">Networks</a>'
             '<a href="#facts">Facts</a><a href="#entities">Entities</a>'
-            '<a href="#links">Links</a><a href="#transfers">Transfers</a>'
+            '<a href="#links">Links</a><a href="#persons">Persons</a>'
+            '<a href="#transfers">Transfers</a>'
             '<a href="#sources">Sources</a><a href="#assessments">Assessments</a>'
             '<a href="#alerts">Alerts</a><a href="#scores">Scores</a></nav>',
             '<div id="status-slot"></div></header><main>',

@@ -23,6 +23,7 @@ from finintel.link import (
     EVIDENCE,
     LINKS,
     NETWORKS,
+    PERSONS,
     SCORES,
     SHARED,
     LinkReport,
@@ -99,6 +100,8 @@ def _js(dtype: Any) -> dict[str, Any]:
         }
     if isinstance(dtype, pl.Datetime):
         return {"type": ["string", "null"], "format": "date-time"}
+    if dtype == pl.Boolean:
+        return {"type": ["boolean", "null"]}
     kind = "integer" if dtype.is_integer() else "number" if dtype.is_float() else "string"
     return {"type": [kind, "null"]}
 
@@ -130,6 +133,7 @@ def schema() -> dict[str, Any]:
         "networks": NETWORKS,
         "transfers": EVIDENCE,
         "shared": SHARED,
+        "persons": PERSONS,
     }
     facts = {
         n: _table({c: t for c, t in s.items() if c not in ASSESSMENT_COLUMNS[n]}, ID_OF[n])
@@ -157,8 +161,9 @@ def schema() -> dict[str, Any]:
         "title": "finintel link report (report.json)",
         "description": (
             "Run metadata at the top level; provenance; facts (evidence transfers, shared "
-            "infrastructure and the fact columns of entities, links, networks) and assessments (alerts, score breakdowns and "
-            "the assessment columns of entities, links, networks) in separate sections."
+            "infrastructure and the fact columns of entities, links, networks, persons) and "
+            "assessments (alerts, score breakdowns and the assessment columns of entities, "
+            "links, networks, persons) in separate sections."
         ),
         "type": "object",
         "required": list(RESERVED),

@@ -297,6 +297,18 @@ def by_entity(transfers: pl.LazyFrame, members: pl.DataFrame) -> pl.LazyFrame:
     return transfers
 
 
+def needs_entities(rules: Any) -> bool:
+    """Whether a rule of ``rules`` groups by ``entity`` or resolves parties itself."""
+    import finintel.typology.primitives  # noqa: F401 - registers every kind
+
+    return any(r.group_by == "entity" or _resolves(r) for r in rules.rules)
+
+
+def _resolves(rule: Any) -> bool:
+    own = getattr(REGISTRY[rule.kind], "resolves_entities", None)
+    return bool(own(rule.params)) if own is not None else False
+
+
 def detect(
     data: Any,
     rules: Any,
@@ -307,7 +319,8 @@ def detect(
 
     ``progress(done, total, rule_id)`` is called as each typology's alerts are built (the
     plans of all typologies run together first, in one pass over the data). ``entities`` (an
-    :class:`~finintel.resolve.Entities`) serves rules with ``group_by: entity``; without it the
+    :class:`~finintel.resolve.Entities`) serves rules with ``group_by: entity`` and kinds that
+    resolve parties themselves (a ``watchlist`` with ``resolve: true``); without it the
     dataset's parties are resolved once when such a rule is loaded.
 
     >>> alerts = detect(finintel.load("fixtures/demo/drop"), finintel.load_rules("rules"))  # doctest: +SKIP
@@ -317,7 +330,7 @@ def detect(
     transfers, parties, currency = _transfers(data)
     lists = {k: list(v) for k, v in rules.lists.items()}
     entity_transfers = transfers
-    if any(r.group_by == "entity" for r in rules.rules):
+    if needs_entities(rules):
         if entities is None:
             from finintel.resolve import resolve
 
@@ -328,14 +341,19 @@ def detect(
     for rule in rules.rules:
         prim = REGISTRY[rule.kind]
         entity = rule.group_by == "entity"
+        # kinds on party records resolve themselves: raw transfers, the resolution beside them
+        own = hasattr(prim, "resolves_entities")
         ctx = RunContext(
             group_by="party" if entity else rule.group_by,
             base_currency=currency,
             lists=rules.lists,
             parties=parties,
             graphs=graphs,
+            entities=entities.members
+            if entities is not None and (entity or _resolves(rule))
+            else None,
         )
-        rule_transfers = entity_transfers if entity else transfers
+        rule_transfers = entity_transfers if entity and not own else transfers
         plan = prim.plan(scope(rule, rule_transfers, lists), rule.params, ctx)
         plans.append((rule, prim, plan))
     kept = pl.collect_all([_kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])

@@ -154,7 +154,7 @@ def test_rewrites_are_byte_identical(tmp_path: Path) -> None:
     a = _report().write(tmp_path / "a", ALL)
     b = _report().write(tmp_path / "b", ALL)
     assert [p.name for p in a] == [p.name for p in b]
-    assert len(a) == 19  # 8 tables × (parquet, csv) + json + 2 graphs
+    assert len(a) == 21  # 9 tables × (parquet, csv) + json + 2 graphs
     for x, y in zip(a, b, strict=True):
         assert x.read_bytes() == y.read_bytes(), x.name
 
@@ -199,7 +199,7 @@ def test_an_empty_report_writes_every_format(tmp_path: Path) -> None:
     from finintel.schema import ALERTS
 
     r = link(pl.DataFrame(schema=ALERTS), dataset=case.dataset())
-    assert len(r.write(tmp_path, ALL)) == 19
+    assert len(r.write(tmp_path, ALL)) == 21
     doc = _validate(tmp_path / "report.json")
     assert doc["facts"]["links"] == [] and doc["assessments"]["alerts"] == []
     assert nx.read_graphml(tmp_path / "graph.graphml").number_of_nodes() == 0

@@ -3,6 +3,7 @@ one hit; the analyst's decisions file keeps identities apart."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -108,6 +109,14 @@ def test_run_resolves_once_with_the_decisions_file(tmp_path: Path) -> None:
     (rules / "typologies" / "r.yaml").write_text(RULE.format(group="entity"))
     together = finintel.run(drop, rules, tmp_path / "o1")
     assert together.alerts == 1 and "resolve" in together.timings
+    # the report's persons come from the run's resolution, with the variants and the reason
+    doc = json.loads((tmp_path / "o1" / "report.json").read_text())
+    assert doc["resolution"]["scope"] == "run"
+    [person] = doc["facts"]["persons"]
+    assert person["names"] == ["Mohammed Ali", "Muhammad Ali"] and person["n_parties"] == 2
+    assert [(m["rule"], m["value"], m["decision"]) for m in person["merges"]] == [
+        ("id_document", "SY:N1234567", False)
+    ]
     decisions = tmp_path / "decisions.yaml"
     decisions.write_text("decisions:\n  - not_same: [P1, P2]\n")
     apart = finintel.run(drop, rules, tmp_path / "o2", decisions=decisions)

@@ -133,7 +133,7 @@ def test_each_transfer_touching_a_target_is_one_alert_with_its_explanation(tmp_p
     assert t1["amount_base"] == 100.0 and t1["score"] == 0.753
     metrics = json.loads(alerts.filter(pl.col("tx_ids").list.first() == "t6")["metrics"][0])
     assert metrics == {"field": "name", "match": "fuzzy", "score": 0.9, "side": "sender",
-                       "support": "birth_date,country", "target": "T-5"}  # fmt: skip
+                       "support": "birth_date,country", "target": "T-5", "resolved": False}  # fmt: skip
 
 
 def test_options_restrict_what_matches(tmp_path: Path) -> None:
@@ -269,3 +269,36 @@ def test_new_transfers_touching_a_target_are_new_alerts_in_incremental_runs(tmp_
     assert delta.sort("first_ts")["first_ts"].dt.strftime("%Y-%m-%d").to_list() == [
         "2025-04-02", "2025-04-07", "2025-06-16",
     ]  # fmt: skip
+
+
+def test_a_target_matched_on_one_record_flags_the_other_records_of_the_person(
+    tmp_path: Path,
+) -> None:
+    # p-id matches T-2 on its passport; p-id-2 is the same name and birth date (resolution:
+    # name+birth_date) without the passport, so it matches only through the resolved person
+    dob = date(1975, 6, 14)
+    rows = [
+        _party("p-id", "Hans Weber", id_number="P123456", id_country="DE", birth_date=dob),
+        _party("p-id-2", "Hans Weber", birth_date=dob),
+        _party("p-other", "Hans Weber", birth_date=date(1980, 2, 3)),
+    ]
+    data = SimpleNamespace(
+        transfers=pl.DataFrame(
+            [_tx(1, "X1", "X2", "p-id"), _tx(2, "X3", "X2", "p-id-2"), _tx(3, "X4", "X2", "p-other")],
+            schema=TRANSFERS, orient="row",
+        ).lazy(),
+        parties=pl.DataFrame(rows, schema=PARTIES, orient="row"),
+        base_currency="EUR",
+    )  # fmt: skip
+    plain = detect(data, _rules(tmp_path)).table
+    assert plain["tx_ids"].list.first().to_list() == ["t1"]
+    for extra in ("  resolve: true\n", "group_by: entity\n"):
+        rules = _rules(tmp_path, extra=extra)
+        alerts = detect(data, rules).table.sort("first_ts")
+        got = [(r["tx_ids"][0], r["explanation"]) for r in alerts.iter_rows(named=True)]
+        assert got == [
+            ("t1", "sender matches target T-2 on id number (exact)"),
+            ("t2", "sender matches target T-2 through another record of the same resolved "
+                   "person on id number (exact)"),
+        ], extra  # fmt: skip
+        assert [json.loads(m)["resolved"] for m in alerts["metrics"]] == [False, True]

@@ -100,6 +100,8 @@ class RunContext:
     lists: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
     parties: pl.LazyFrame | None = None  # canonical parties (for identifier-based kinds)
     graphs: GraphCache | None = None  # transaction graphs shared by the graph kinds of a run
+    #: party_id → entity_id of the run's resolved parties, for kinds that resolve themselves
+    entities: pl.DataFrame | None = None
 
 
 class Primitive(Protocol):
@@ -111,8 +113,10 @@ class Primitive(Protocol):
     group_by: ClassVar[tuple[str, ...]]  # which of GROUP_BY it supports
     focus_role: ClassVar[str]  # the focus's role in an alert ("collector", "structurer", ...)
     # Optional members, looked up with getattr: ``focus_kind: ClassVar[str]`` when the focus is
-    # not what ``group_by`` names (an agent, an identifier), and
-    # ``validate(params) -> list[FinintelError]`` for checks across parameters (FI113).
+    # not what ``group_by`` names (an agent, an identifier),
+    # ``validate(params) -> list[FinintelError]`` for checks across parameters (FI113), and
+    # ``resolves_entities(params) -> bool`` for kinds working on party records that use the
+    # resolved entities themselves (they get the raw transfers and ``RunContext.entities``).
 
     def metrics(self, params: Mapping[str, Any]) -> Mapping[str, pl.DataType]:
         """Metric columns of ``windows`` (names usable in ``having`` and explanations)."""

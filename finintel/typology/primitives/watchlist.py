@@ -25,6 +25,13 @@ comma-separated) and ``side`` (``sender`` / ``receiver``); the strongest match o
 kept (exact before fuzzy; account, ID, e-mail, phone; higher score). Evidence: the transfer, with
 the matching side's account in the role ``target``. Explanations name fields and scores, never
 the matched values (reports may be pseudonymised).
+
+Resolved persons: with ``resolve: true`` or ``group_by: entity`` the run's parties are resolved
+(:func:`finintel.resolve`, once per run, honouring the analyst decisions file), and a target
+matched on one party record also flags the transfers of the other parties of the same resolved
+person (metric ``resolved`` true; the explanation says so). A direct match of a transfer's own
+party is kept before one through the person. The kind still works on the party records (its
+focus is the target), so ``group_by: entity`` means just this.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ _HITS = {
     "match": pl.String(),
     "score": pl.Float64(),
     "support": pl.String(),
+    "resolved": pl.Boolean(),
 }
 
 
@@ -127,10 +135,20 @@ class Watchlist:
         "require_support": ParamSpec(
             "bool", True, doc="a name match also needs an agreeing birth date or country"
         ),
+        "resolve": ParamSpec(
+            "bool",
+            False,
+            doc="a match on one party record also flags the other records of the same resolved "
+            "person (entity resolution)",
+        ),
     }
 
     def _p(self, params: Mapping[str, Any], name: str) -> Any:
         return param(params, self.params, name, self.kind)
+
+    def resolves_entities(self, params: Mapping[str, Any]) -> bool:
+        """Whether the rule extends matches to the other records of a resolved person."""
+        return bool(self._p(params, "resolve"))
 
     def validate(self, params: Mapping[str, Any]) -> list[FinintelError]:
         """The targets file's problems, each at its own line (the rule loader calls this)."""
@@ -152,6 +170,7 @@ class Watchlist:
             "score": pl.Float64(),
             "support": pl.String(),
             "side": pl.String(),
+            "resolved": pl.Boolean(),
         }
 
     def lookback(self, params: Mapping[str, Any]) -> timedelta:
@@ -174,8 +193,11 @@ class Watchlist:
         """``"sender matches target T-001 on phone (exact)"`` or ``"receiver matches target
         T-001 by name, score 0.91 (≥ 0.85), with birth date, country"``."""
         who = f"{metrics.get('side')} matches target {metrics.get('target')}"
+        via = (
+            " through another record of the same resolved person" if metrics.get("resolved") else ""
+        )
         if metrics.get("match") == "exact":
-            return f"{who} on {str(metrics.get('field')).replace('_', ' ')} (exact)"
+            return f"{who}{via} on {str(metrics.get('field')).replace('_', ' ')} (exact)"
         support = str(metrics.get("support") or "")
         tail = (
             f", with {support.replace('_', ' ').replace(',', ', ')}"
@@ -183,7 +205,7 @@ class Watchlist:
             else ", no supporting field"
         )
         return (
-            f"{who} by name, score {fmt_number(metrics.get('score'))} "
+            f"{who}{via} by name, score {fmt_number(metrics.get('score'))} "
             f"(≥ {fmt_number(self._p(params, 'min_name_score'))}){tail}"
         )
 
@@ -220,6 +242,8 @@ class Watchlist:
             found.append(sides.join(accounts, on="account"))
         if ctx.parties is not None:
             parties = _party_matches(ctx.parties, targets, match_on, params, self)
+            if ctx.entities is not None:
+                parties = _same_person(parties, ctx.entities)
             if parties.height:
                 found.append(sides.join(parties.lazy(), left_on="party", right_on="party_id"))
         if not found:
@@ -227,9 +251,9 @@ class Watchlist:
         rank = pl.col("field").replace_strict(_RANK, return_dtype=pl.Int64)
         hits = (
             pl.concat(found, how="diagonal_relaxed")
-            .with_columns(rank.alias("_rank"))
-            .sort("target", "source", "tx_id", "_rank", pl.col("score"), "side", "support",
-                  descending=[False, False, False, False, True, False, False])
+            .with_columns(rank.alias("_rank"), pl.col("resolved").fill_null(False))
+            .sort("target", "source", "tx_id", "resolved", "_rank", pl.col("score"), "side",
+                  "support", descending=[False, False, False, False, False, True, False, False])
         )  # fmt: skip
         windows = (
             hits.unique(["target", "source", "tx_id"], keep="first", maintain_order=True)
@@ -243,6 +267,7 @@ class Watchlist:
                 "score",
                 "support",
                 "side",
+                "resolved",
             )
             .sort(FOCUS, START, "field", "side")
         )
@@ -269,7 +294,31 @@ def _exact(field: str) -> list[pl.Expr]:
         pl.lit("exact", dtype=pl.String).alias("match"),
         pl.lit(1.0, dtype=pl.Float64).alias("score"),
         pl.lit("", dtype=pl.String).alias("support"),
+        pl.lit(False, dtype=pl.Boolean).alias("resolved"),
     ]
+
+
+def _same_person(hits: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Party matches plus the other parties of each matched party's resolved person."""
+    ents = members.select(
+        pl.col("party_id").cast(pl.String), pl.col("entity_id").cast(pl.String)
+    ).unique()
+    others = (
+        hits.join(ents, on="party_id")
+        .join(ents.rename({"party_id": "_other"}), on="entity_id")
+        .filter(pl.col("_other") != pl.col("party_id"))
+        .with_columns(pl.col("_other").alias("party_id"), pl.lit(True).alias("resolved"))
+        .select("party_id", *_HITS)
+    )
+    rank = pl.col("field").replace_strict(_RANK, return_dtype=pl.Int64)
+    return (
+        pl.concat([hits.select("party_id", *_HITS), others])
+        .with_columns(rank.alias("_rank"))
+        .sort("party_id", "target", "resolved", "_rank", pl.col("score"), "support",
+              descending=[False, False, False, False, True, False])
+        .unique(["party_id", "target"], keep="first", maintain_order=True)
+        .drop("_rank")
+    )  # fmt: skip
 
 
 def _party_matches(
@@ -412,6 +461,7 @@ def _name_matches(
         pl.lit("fuzzy", dtype=pl.String).alias("match"),
         pl.col("score").cast(pl.Float64),
         support.list.join(",").alias("support"),
+        pl.lit(False, dtype=pl.Boolean).alias("resolved"),
     )
 
 
