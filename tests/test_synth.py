@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import pytest
 
 from finintel.errors import UsageError
 from finintel.schema import PARTIES
-from finintel.synth import DEFAULT_THRESHOLDS, FAMILIES, generate, peg_rates_csv
+from finintel.synth import DEFAULT_THRESHOLDS, FAMILIES, cases_graph, generate, peg_rates_csv
 from finintel.synth.ids import iban_valid
 from finintel.synth.reference import CORRIDOR_CASE_COUNTRIES, COUNTRIES, USD_PEGS
 
@@ -461,7 +462,8 @@ def test_peg_table_is_what_the_function_computes() -> None:
 
 # -- graph (layering) families: properties recomputed from the raw credit transfers ------------
 
-GRAPH_FAMILIES = ("cycle", "ring", "scatter_gather", "gather_scatter", "bipartite", "stack")
+GRAPH_FAMILIES = ("cycle", "ring", "scatter_gather", "gather_scatter", "bipartite", "stack",
+                  "layering_chain")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -689,6 +691,60 @@ def test_stack_property_on_raw_transfers(drop: Path, truth: pl.DataFrame) -> Non
     # the near misses take turns: a layer of one account, a layer passing on 40-70 %, a layer
     # holding the money too long (from the third near miss on: larger drops)
     judge(cases, conditions, {"width", "similar"})
+
+
+def test_layering_chain_property_on_raw_transfers(drop: Path, truth: pl.DataFrame) -> None:
+    th = DEFAULT_THRESHOLDS["layering_chain"]
+    max_dwell = timedelta(days=int(th["max_dwell"].removesuffix("d")))
+    cases = graph_cases(drop, truth, "layering_chain")
+    conditions = {}
+    for cid, case in cases.items():
+        (src,), (sink,) = case.having("source"), case.having("sink")
+        out = {e.src: e for e in case.edges}
+        assert len(out) == len(case.edges) == len(case.roles) - 1, cid  # one payment each
+        path = [out[src]]
+        while path[-1].dst in out:
+            path.append(out[path[-1].dst])
+        assert path[-1].dst == sink and len(path) == len(case.edges), cid  # a line, no branch
+        good = [  # each hop after the previous one, soon, carrying most of it
+            b.ts >= a.ts
+            and b.ts - a.ts <= max_dwell
+            and th["min_ratio"] <= b.amount / a.amount <= th["max_ratio"]
+            for a, b in itertools.pairwise(path)
+        ]
+        longest = max((len(list(g)) for k, g in itertools.groupby(good) if k), default=0) + 1
+        conditions[cid] = {
+            "hops": len(path) >= th["min_hops"],
+            "order": all(b.ts >= a.ts for a, b in itertools.pairwise(path)),
+            "dwell": all(b.ts - a.ts <= max_dwell for a, b in itertools.pairwise(path)),
+            "similar": all(
+                th["min_ratio"] <= b.amount / a.amount <= th["max_ratio"]
+                for a, b in itertools.pairwise(path)
+            ),
+            "window": span(path) <= window_of("layering_chain"),
+        }
+        # a near miss is broken at one hop into two pieces shorter than min_hops
+        assert (longest < th["min_hops"]) == case.near_miss, (cid, case.note)
+    # the near misses take turns: a hop out of time order, an account holding the money too
+    # long, a hop carrying much less (from the third near miss on: larger drops)
+    judge(cases, conditions, {"order", "dwell"})
+
+
+def test_layering_chains_come_on_top_of_an_unchanged_background(
+    drop: Path, truth: pl.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the ON_TOP families the credit transfers are the same but for the chains' rows:
+    adding the family left the background, and every other family's score, as it was."""
+    monkeypatch.setattr(cases_graph, "ON_TOP", ())
+    generate(tmp_path / "without", transfers=N, seed=SEED, start=START, days=DAYS)
+    cols = ["settlement_time", "debtor_iban", "creditor_iban", "amount", "remittance_info"]
+    without = read(tmp_path / "without", BT).select(cols).sort(cols)
+    chains = truth.filter(pl.col("family") == "layering_chain")["tx_ids"].explode()
+    bt = read(drop, BT)
+    assert bt.height == without.height + chains.n_unique() > without.height
+    assert (
+        bt.filter(~pl.col("uetr").is_in(chains.implode())).select(cols).sort(cols).equals(without)
+    )
 
 
 def test_graph_cases_stay_out_of_the_windowed_families(drop: Path, truth: pl.DataFrame) -> None:

@@ -1,5 +1,6 @@
 """Motif search on a :class:`~finintel.graph.tgraph.TGraph`: cycles, scatter-gather, stacks,
-gather-scatter, layering chains and bipartite blocks, as polars joins (no loop over edges).
+gather-scatter, layering chains and bipartite blocks, as polars joins and numpy sweeps (no
+loop over edges).
 
 Conventions shared by every motif (and by the typology kinds built on them):
 
@@ -34,7 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from finintel.errors import DataError
 from finintel.graph.tgraph import TGraph
@@ -695,24 +698,9 @@ def bipartite(
         on=["S", "R"],
     )
     need = blocks.select(
-        "_b", (pl.col("S").list.len() * pl.col("R").list.len()).cast(pl.Int64).alias("_need")
-    )
-    anchors = edges.select("_b", pl.col("ts").alias("start")).unique()
-    inside = anchors.join(edges, on="_b").filter(
-        (pl.col("ts") >= pl.col("start")) & (pl.col("ts") < pl.col("start") + window_us)
-    )
-    covered = (
-        inside.group_by("_b", "start")
-        .agg(
-            pl.struct("S", "R").n_unique().cast(pl.Int64).alias("_pairs"),
-            pl.col("ts").max().alias("end"),
-            pl.len().cast(pl.Int64).alias("n_transfers"),
-            pl.col("amount_base").sum().alias("amount"),
-            pl.col("e").sort().alias("edges"),
-        )
-        .join(need, on="_b")
-        .filter(pl.col("_pairs") == pl.col("_need"))
-    )
+        (pl.col("S").list.len() * pl.col("R").list.len()).cast(pl.Int64)
+    ).to_series()
+    covered = _full_windows(edges, need.to_numpy(), window_us)
     return (
         covered.join(
             blocks.select("_b", pl.col("S").alias("senders"), pl.col("R").alias("receivers")),
@@ -721,3 +709,70 @@ def bipartite(
         .sort("_b", "start")
         .select(*schema)
     )
+
+
+def _full_windows(edges: pl.DataFrame, need: NDArray[np.int64], window_us: int) -> pl.DataFrame:
+    """The windows ``[start, start + window)`` (``start`` one of the block's transfer times)
+    in which every one of the ``need[_b]`` (``S``, ``R``) pairs of block ``_b`` has a transfer.
+
+    Sweep, no window × transfer join: a pair has a transfer in ``[t, t + W)`` iff ``t`` lies in
+    ``(ts - W, ts]`` for one of its transfers; its transfers less than ``W`` apart (or exactly
+    ``W``) make these intervals one run ``(first - W, last]``. The pairs covering ``t`` are the
+    runs with ``lo < t`` minus those with ``hi < t`` (runs of one pair are disjoint), counted by
+    binary search on (block, time rank) keys. ``edges`` holds ``_b, S, R, e, ts, amount_base``;
+    returns ``_b, start, end, n_transfers, amount, edges`` (the transfers in the window).
+    """
+    runs = (
+        edges.select("_b", "S", "R", "ts")
+        .sort("_b", "S", "R", "ts")
+        .with_columns(
+            (pl.col("ts").diff().over("_b", "S", "R") > window_us)
+            .fill_null(True)
+            .cum_sum()
+            .alias("_run")
+        )
+        .group_by("_run")
+        .agg(
+            pl.col("_b").first(),
+            (pl.col("ts").min() - window_us).alias("lo"),
+            pl.col("ts").max().alias("hi"),
+        )
+    )
+    ordered = edges.select("_b", "ts", "e", "amount_base").sort("_b", "ts", "e")
+    starts = ordered.select("_b", pl.col("ts").alias("start")).unique(maintain_order=True)
+    b_run, b_edge, b_start = (
+        f.get_column("_b").cast(pl.Int64).to_numpy() for f in (runs, ordered, starts)
+    )
+    start = starts.get_column("start").to_numpy()
+    values = [runs.get_column("lo").to_numpy(), runs.get_column("hi").to_numpy(), start,
+              start + window_us, ordered.get_column("ts").to_numpy()]  # fmt: skip
+    uniq, rank = np.unique(np.concatenate(values), return_inverse=True)
+    stride = np.int64(uniq.size + 1)
+    parts = np.split(rank.astype(np.int64), np.cumsum([v.size for v in values])[:-1])
+    lo, hi = np.sort(b_run * stride + parts[0]), np.sort(b_run * stride + parts[1])
+    at, until, edge_key = (b_start * stride + parts[2], b_start * stride + parts[3],
+                           b_edge * stride + parts[4])  # fmt: skip
+    floor = b_start * stride
+    inside = (np.searchsorted(lo, at) - np.searchsorted(lo, floor)) - (
+        np.searchsorted(hi, at) - np.searchsorted(hi, floor)
+    )
+    full = inside == need[b_start]
+    first = np.searchsorted(edge_key, at[full])  # edge_key is sorted: ``ordered``
+    last = np.searchsorted(edge_key, until[full])
+    rows = pl.DataFrame(
+        {"_w": np.arange(first.size), "_r": pl.int_ranges(first, last, eager=True)}
+    ).explode("_r")
+    picked = ordered.select("ts", "e", "amount_base")[rows.get_column("_r")]
+    windows = (
+        pl.concat([rows.select("_w"), picked], how="horizontal")
+        .group_by("_w")
+        .agg(
+            pl.col("ts").max().alias("end"),
+            pl.len().cast(pl.Int64).alias("n_transfers"),
+            pl.col("amount_base").sort_by("e").sum().alias("amount"),
+            pl.col("e").sort().alias("edges"),
+        )
+        .sort("_w")
+    )
+    keys = starts.filter(pl.Series(full)).select("_b", "start")
+    return pl.concat([keys, windows.drop("_w")], how="horizontal")

@@ -31,6 +31,7 @@ FAMILIES: tuple[str, ...] = (
     "structuring", "fan_in", "fan_out", "pass_through", "corridor", "funnel_account",
     "agent_hopping", "many_payout_agents", "shared_identifier", "complicit_agent",
     "smuggling_network", "cycle", "ring", "scatter_gather", "gather_scatter", "bipartite", "stack",
+    "layering_chain",
 )  # fmt: skip
 
 TRUTH_SCHEMA: dict[str, pl.DataType] = {

@@ -1,5 +1,6 @@
 """Injected graph (layering) cases in bank credit transfers: cycles (round-tripping), rings
-(circular invoicing), scatter-gather, gather-scatter, bipartite and stacks (issue #4).
+(circular invoicing), scatter-gather, gather-scatter, bipartite, stacks and layering chains
+(issue #4).
 
 Every account of these cases is fresh and sees only its case's transfers. So that the cases
 stay out of the windowed families' rules, an account never has more than four distinct
@@ -353,4 +354,56 @@ def stack(ctx: Ctx, rng: np.random.Generator) -> None:
     commit_transfers(ctx, rng, people, draft, members)
 
 
+def layering_chain(ctx: Ctx, rng: np.random.Generator) -> None:
+    """Layering chains: one source's payment passed on along a line of 5-7 hops (6-8
+    accounts, each paying only the next one), each hop 26 hours to 2.6 days after the one
+    before it and carrying 93-99.5 % of it; all within 30 days.
+
+    Near misses, the same chains broken at one hop so that neither piece has five hops: the
+    hop before the previous one (0.3-2 days earlier); the account before it holding the money
+    3.5-5 days; the hop carrying 70-85 % of the previous one.
+    """
+    th = DEFAULT_THRESHOLDS["layering_chain"]
+    need, dwell = int(th["min_hops"]), _days(th["max_dwell"])
+    people, draft, members = People(), Draft(), []
+    for i, (near, variant) in enumerate(_variants(ctx, ("backward", "held", "diverging"))):
+        hops = int(rng.integers(need, need + 3))
+        case = _Case(ctx, rng, people, draft, LOAN_TEXTS)
+        accts = [case.account("source"), *(case.account("intermediary") for _ in range(hops - 1)),
+                 case.account("sink")]  # fmt: skip
+        odd = int(rng.integers(hops - need + 1, need)) if near else -1  # pieces: odd, hops - odd
+        t = [_start(ctx, rng, _days(th["window"]))]
+        amounts = [round(float(rng.uniform(9_000, 80_000)), -2)]
+        for j in range(1, hops):
+            if j == odd and variant == "backward":
+                t.append(t[-1] - float(rng.uniform(0.3, 2.0)) * DAY)
+            elif j == odd and variant == "held":
+                t.append(t[-1] + float(rng.uniform(dwell + 0.5, dwell + 2.0)) * DAY)
+            else:
+                t.append(t[-1] + _gap(rng, 2.6))
+            cut = (0.7, 0.85) if j == odd and variant == "diverging" else (0.93, 0.995)
+            amounts.append(round(amounts[-1] * float(rng.uniform(*cut)), 2))
+        for j in range(hops):
+            case.pay(t[j], accts[j], accts[j + 1], amounts[j])
+        waits = [(b - a) / DAY for a, b in itertools.pairwise(t)]
+        ratios = [b / a for a, b in itertools.pairwise(amounts)]
+        broken = {
+            "backward": f", hop {odd + 1} {-waits[odd - 1]:.1f} days before the previous",
+            "held": f", hop {odd + 1} {waits[odd - 1]:.1f} days after the previous",
+            "diverging": f", hop {odd + 1} carrying {ratios[odd - 1]:.0%} of the previous",
+        }.get(variant, "")
+        usual = [j for j in range(hops - 1) if j != odd - 1]
+        note = (f"chain of {hops} hops, {min(waits[j] for j in usual):.1f}-"
+                f"{max(waits[j] for j in usual):.1f} days apart (max dwell {dwell:.0f}d), each "
+                f"carrying {min(ratios[j] for j in usual):.0%}-{max(ratios[j] for j in usual):.0%} "
+                f"of the previous, {amounts[0]:,.0f} -> {amounts[-1]:,.0f} EUR{broken} "
+                f"({variant})")  # fmt: skip
+        members += case.members("layering_chain", i, near, note)
+    commit_transfers(ctx, rng, people, draft, members)
+
+
 BUILDERS = (cycle, ring, scatter_gather, gather_scatter, bipartite, stack)
+"""Graph families whose rows the credit-transfer background gives up (the drop keeps its size)."""
+ON_TOP = (layering_chain,)
+"""Graph families added later, on top of the requested size (a few rows per 100k), so that the
+background, and with it every earlier family's score on a given seed, stays as it was."""

@@ -96,11 +96,13 @@ def generate(
     """Write a synthetic drop with ground truth into ``out_dir`` (replaced atomically).
 
     ``transfers`` is the number of movement rows over the three provider files (within a few
-    per mille: complicit-agent injections depend on the realised network). The same ``seed``
+    per mille: complicit-agent injections depend on the realised network, layering chains come
+    on top). The same ``seed``
     gives byte-identical files. Raises ``UsageError`` (FI070) for parameters it cannot honour.
     """
     _check(transfers, start, days)
-    streams = np.random.SeedSequence(seed).spawn(20 + len(cases_graph.BUILDERS))
+    n_graph = len(cases_graph.BUILDERS) + len(cases_graph.ON_TOP)
+    streams = np.random.SeedSequence(seed).spawn(20 + n_graph)
     rng = [np.random.default_rng(s) for s in streams]
     world = World(rng[0], start, days, RateBook(list(sk.CURRENCIES), start, days))
     world.make_agents(rng[1], bg.agent_volumes(round(transfers * 0.38)))
@@ -120,7 +122,10 @@ def generate(
     for i, build in enumerate(cases_graph.BUILDERS):  # streams 20+ (the first 20 unchanged)
         build(ctx, rng[20 + i])
     # the graph cases are credit transfers: their rows come out of that file's background only
+    # (but for the ON_TOP families', added to it)
     graph_rows = book.next_seq[BT] - bt_before
+    for i, build in enumerate(cases_graph.ON_TOP, start=20 + len(cases_graph.BUILDERS)):
+        build(ctx, rng[i])
     budget = bg.Budget.split(max(0, transfers - case_rows))
     econ = bg.Economy.build(world, rng[17], budget)
     st_bg = bg.statements(world, rng[2], econ, budget.statements)

@@ -102,6 +102,14 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, Any]] = {
         "min_ratio": 0.9,  # each hop carries 90-100 % of the previous hop on its path
         "max_ratio": 1.0,
     },
+    "layering_chain": {  # one line of accounts, each paying the next: source -> ... -> sink
+        "min_hops": 5,  # transfers in a row (four intermediaries or more)
+        "max_hops": 8,
+        "window": "30d",  # first hop to the last
+        "max_dwell": "3d",  # longest an account holds the money before paying the next one
+        "min_ratio": 0.9,  # each hop carries 90-100 % of the previous one
+        "max_ratio": 1.0,
+    },
 }
 
 

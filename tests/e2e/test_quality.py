@@ -21,7 +21,7 @@ FAMILIES = (
     "agent_hopping", "many_payout_agents", "shared_identifier", "complicit_agent",
     "smuggling_network",
     # graph families (issue #4)
-    "cycle", "ring", "scatter_gather", "gather_scatter", "bipartite", "stack",
+    "cycle", "ring", "scatter_gather", "gather_scatter", "bipartite", "stack", "layering_chain",
 )  # fmt: skip
 #: Families whose account-level precision is still below 0.8 with the shipped defaults; they run
 #: as strict expected failures. (Cycles and rings were here — companies paying each other back and

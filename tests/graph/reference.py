@@ -241,3 +241,36 @@ def bicliques(
             if all((s, r) in pairs for s in s_set for r in r_set):
                 out.append((frozenset(s_set), frozenset(r_set)))
     return out
+
+
+Window = tuple[frozenset[str], frozenset[str], int]
+
+
+def bipartite(
+    edges: Sequence[Edge], *, window: int, min_senders: int, min_receivers: int
+) -> dict[Window, tuple[int, int, float, tuple[str, ...]]]:
+    """The blocks of :func:`finintel.graph.motifs.bipartite` by their definition: each
+    ``min_receivers``-set of receivers with the senders paying all of it (≥ ``min_senders``),
+    the sets sharing their senders united; a row per transfer time ``t`` of a block whose window
+    ``[t, t + window)`` holds every pair. ``(senders, receivers, start) → (end, n, amount,
+    tx ids)``."""
+    edges = [e for e in edges if e[1] != e[2]]
+    pairs = {(e[1], e[2]) for e in edges}
+    blocks: dict[frozenset[str], set[str]] = defaultdict(set)
+    for r_set in itertools.combinations(sorted({r for _, r in pairs}), min_receivers):
+        s_set = frozenset(s for s, _ in pairs if all((s, r) in pairs for r in r_set))
+        if len(s_set) >= min_senders:
+            blocks[s_set] |= set(r_set)
+    out = {}
+    for s_set, r_set in blocks.items():
+        mine = [e for e in edges if e[1] in s_set and e[2] in r_set]
+        for t in {e[3] for e in mine}:
+            inside = [e for e in mine if t <= e[3] < t + window]
+            if len({(e[1], e[2]) for e in inside}) == len(s_set) * len(r_set):
+                out[(s_set, frozenset(r_set), t)] = (
+                    max(e[3] for e in inside),
+                    len(inside),
+                    round(sum(e[4] for e in inside), 6),
+                    tuple(sorted(e[0] for e in inside)),
+                )
+    return out

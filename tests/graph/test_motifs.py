@@ -385,6 +385,51 @@ def test_bipartite_sound_and_complete_in_one_window(
         assert any(s_set <= s and r_set <= r for s, r in blocks)  # complete (one window)
 
 
+@st.composite
+def two_sided_graphs(draw: st.DrawFn) -> list[Edge]:
+    """Payments from a few senders to a few receivers (blocks are likely), some stray ones."""
+    n = draw(st.integers(0, 22))
+    out = []
+    for i in range(n):
+        stray = draw(st.integers(0, 5)) == 0
+        src = draw(st.sampled_from("abcdwxyz" if stray else "abcd"))
+        dst = draw(st.sampled_from("abcdwxyz" if stray else "wxyz"))
+        ts = draw(st.integers(0, 8)) * 6 * H
+        out.append((f"t{i:02d}", src, dst, ts, draw(st.sampled_from([100.0, 95.5, 0.1]))))
+    return out
+
+
+@SETTINGS
+@given(two_sided_graphs(), st.integers(2, 3), st.integers(2, 3),
+       st.sampled_from([6 * H, 12 * H + 1, D, 10 * D]))  # fmt: skip
+def test_bipartite_windows_match_brute_force(
+    edges: list[Edge], min_senders: int, min_receivers: int, window: int
+) -> None:
+    g = build(frame(edges))
+    found = motifs.bipartite(
+        g, window_us=window, min_senders=min_senders, min_receivers=min_receivers
+    )
+    names, ids = g.accounts, g.edges.get_column("tx_id")
+    got = {
+        (
+            frozenset(names.gather(r["senders"]).to_list()),
+            frozenset(names.gather(r["receivers"]).to_list()),
+            r["start"],
+        ): (
+            r["end"],
+            r["n_transfers"],
+            round(r["amount"], 6),
+            tuple(sorted(ids.gather(r["edges"]))),
+        )
+        for r in found.iter_rows(named=True)
+    }
+    assert len(got) == found.height
+    expected = ref.bipartite(
+        edges, window=window, min_senders=min_senders, min_receivers=min_receivers
+    )
+    assert got == expected
+
+
 def test_adjacency_arrays_are_numpy() -> None:
     g = build(frame([("1", "a", "b", 0, 1.0)]))
     indptr, order = g.adjacency()
