@@ -153,7 +153,7 @@ def run(
     (default: a hash of the inputs and rules); ``deterministic`` leaves the run's times and
     durations out of report.json, so a rerun on the same input writes identical files.
     When a rule groups by ``entity``, the parties are resolved once (:func:`finintel.resolve`,
-    honouring the analyst ``decisions`` file) before detection (local engine only).
+    honouring the analyst ``decisions`` file) before detection (on either engine).
     ``engine="spark"`` detects on Apache Spark (``spark_master``, ``spark_shards`` focus
     shards, ``spark_chunk_windows`` lookbacks per time chunk; see ``docs/spark.md``): the same
     alerts as the default local ``polars`` engine.
@@ -176,12 +176,6 @@ def run(
         "deterministic": deterministic,
         "decisions": decisions,
     }
-    if engine == "spark" and any(r.group_by == "entity" for r in ruleset.rules):
-        raise UsageError(
-            "FI182",
-            "rules with group_by: entity run on the local engine only (--engine polars): "
-            + ", ".join(r.id for r in ruleset.rules if r.group_by == "entity"),
-        )
     report_opts["engine"] = _engine(engine, spark_master, spark_shards, spark_chunk_windows)
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
@@ -304,7 +298,7 @@ def _run(
     if report_opts["engine"] is None:
         alerts = detect(ds, ruleset, progress=options["progress"], entities=entities)
     else:
-        alerts = _spark_detect(ds, ruleset, st, as_of, report_opts["engine"])
+        alerts = _spark_detect(ds, ruleset, st, as_of, report_opts["engine"], entities)
     timings["detect"] = time.perf_counter() - t
     table = alerts.table
     new = updated = 0
@@ -425,7 +419,9 @@ def _engine(
     }
 
 
-def _spark_detect(ds: Any, ruleset: Any, st: Any, as_of: int | None, opts: dict[str, Any]) -> Any:
+def _spark_detect(
+    ds: Any, ruleset: Any, st: Any, as_of: int | None, opts: dict[str, Any], entities: Any
+) -> Any:
     from finintel.spark import detect
 
     return detect(
@@ -436,6 +432,7 @@ def _spark_detect(ds: Any, ruleset: Any, st: Any, as_of: int | None, opts: dict[
         as_of=as_of,
         shards=opts["shards"],
         chunk_windows=opts["chunk_windows"],
+        entities=entities,
     )
 
 
