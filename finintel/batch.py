@@ -154,7 +154,7 @@ def run(
     durations out of report.json, so a rerun on the same input writes identical files.
     When a rule groups by ``entity``, a watchlist has ``resolve: true`` or a ``decisions`` file is
     given, the parties are resolved once (:func:`finintel.resolve`, honouring the analyst
-    ``decisions`` file) before detection (local engine only); the report's persons then come from that resolution
+    ``decisions`` file) before detection (on either engine); the report's persons then come from that resolution
     (else from the report's parties, see :mod:`finintel.persons`).
     ``engine="spark"`` detects on Apache Spark (``spark_master``, ``spark_shards`` focus
     shards, ``spark_chunk_windows`` lookbacks per time chunk; see ``docs/spark.md``): the same
@@ -178,16 +178,6 @@ def run(
         "deterministic": deterministic,
         "decisions": decisions,
     }
-    if engine == "spark":
-        from finintel.typology.engine import needs_entities
-
-        resolving = [r.id for r in ruleset.rules if needs_entities(RuleSet((r,)))]
-        if resolving:
-            raise UsageError(
-                "FI182",
-                "rules that use resolved entities (group_by: entity, resolve: true) run on the "
-                "local engine only (--engine polars): " + ", ".join(resolving),
-            )
     report_opts["engine"] = _engine(engine, spark_master, spark_shards, spark_chunk_windows)
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
@@ -310,7 +300,7 @@ def _run(
     if report_opts["engine"] is None:
         alerts = detect(ds, ruleset, progress=options["progress"], entities=entities)
     else:
-        alerts = _spark_detect(ds, ruleset, st, as_of, report_opts["engine"])
+        alerts = _spark_detect(ds, ruleset, st, as_of, report_opts["engine"], entities)
     timings["detect"] = time.perf_counter() - t
     table = alerts.table
     new = updated = 0
@@ -432,7 +422,9 @@ def _engine(
     }
 
 
-def _spark_detect(ds: Any, ruleset: Any, st: Any, as_of: int | None, opts: dict[str, Any]) -> Any:
+def _spark_detect(
+    ds: Any, ruleset: Any, st: Any, as_of: int | None, opts: dict[str, Any], entities: Any
+) -> Any:
     from finintel.spark import detect
 
     return detect(
@@ -443,6 +435,7 @@ def _spark_detect(ds: Any, ruleset: Any, st: Any, as_of: int | None, opts: dict[
         as_of=as_of,
         shards=opts["shards"],
         chunk_windows=opts["chunk_windows"],
+        entities=entities,
     )
 
 

@@ -516,6 +516,14 @@ def watch_command(
     multiple=True,
     help="An account not to trace through (a clearing account); repeatable.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["polars", "spark"]),
+    default="polars",
+    show_default=True,
+    help="Expand the frontier locally or on Apache Spark (then trace the reduction locally).",
+)
+@click.option("--spark-master", help="Spark master URL, e.g. local[4], spark://host:7077, yarn.")
 @load_options
 @json_option
 @api_call
@@ -534,6 +542,8 @@ def trace_command(
     start: str | None,
     max_degree: int,
     exclude: tuple[str, ...],
+    engine: str,
+    spark_master: str | None,
     load: dict[str, Any],
     as_json: bool,
 ) -> None:
@@ -562,6 +572,8 @@ def trace_command(
         lookback=lookback,
         max_degree=max_degree or None,
         exclude=list(exclude),
+        engine=engine,
+        spark_master=spark_master,
     )
     flows.write(out)
     summary = flows.summary()

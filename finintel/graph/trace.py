@@ -186,6 +186,22 @@ def _start_us(start: datetime | str | None) -> int | None:
 
 def _edges(data: Any) -> pl.DataFrame:
     """Transfers as an edge table: eid, tx_id, source, src, dst, t (µs), amount, parties."""
+    return _index(edge_frame(data).collect())
+
+
+def _index(edges: pl.DataFrame) -> pl.DataFrame:
+    """The edges in trace order, numbered (``eid``)."""
+    return (
+        edges.sort("t", "source", "tx_id", "src", "dst", "amount")
+        .with_row_index("eid")
+        .with_columns(pl.col("eid").cast(pl.Int64))
+    )
+
+
+def edge_frame(data: Any) -> pl.LazyFrame:
+    """The transfers a trace reads (a Dataset, a DataFrame or a LazyFrame) as unnumbered edges:
+    tx_id, source, src, dst, ts, amount, src_party, dst_party, t (µs); no self-transfer, no
+    missing account, amounts > 0."""
     if hasattr(data, "transfers"):
         data = data.transfers
     if isinstance(data, pl.DataFrame):
@@ -209,7 +225,7 @@ def _edges(data: Any) -> pl.DataFrame:
         for c in ("src_party", "dst_party")
     }
     src = pl.col("source").cast(pl.String).fill_null("") if "source" in names else pl.lit("")
-    df = (
+    return (
         data.select(
             pl.col("tx_id").cast(pl.String),
             src.alias("source"),
@@ -226,10 +242,7 @@ def _edges(data: Any) -> pl.DataFrame:
             pl.col("src") != pl.col("dst"),  # a transfer to itself moves no money
         )
         .with_columns(pl.col("ts").dt.epoch("us").alias("t"))
-        .sort("t", "source", "tx_id", "src", "dst", "amount")
-        .collect()
     )
-    return df.with_row_index("eid").with_columns(pl.col("eid").cast(pl.Int64))
 
 
 def _seed_accounts(edges: pl.DataFrame, seeds: list[str], kind: str) -> tuple[list[str], list[str]]:
@@ -238,33 +251,39 @@ def _seed_accounts(edges: pl.DataFrame, seeds: list[str], kind: str) -> tuple[li
         present = set(hits["src"].to_list()) | set(hits["dst"].to_list())
         accounts = sorted(s for s in set(seeds) if s in present)
         unknown = sorted(s for s in set(seeds) if s not in present)
-    elif kind == "party":
+    else:  # party
         frm = edges.filter(pl.col("src_party").is_in(seeds)).select("src_party", acct="src")
         to = edges.filter(pl.col("dst_party").is_in(seeds)).select("dst_party", acct="dst")
         found = set(frm["src_party"].to_list()) | set(to["dst_party"].to_list())
         accounts = sorted(set(frm["acct"].to_list()) | set(to["acct"].to_list()))
         unknown = sorted(set(seeds) - found)
-    else:
-        raise _err("FI081", f"seed_kind expects 'account' or 'party', got {kind!r}", "seed_kind")
+    _found(accounts, seeds, kind)
+    return accounts, unknown
+
+
+def _found(accounts: list[str], seeds: list[str], kind: str) -> None:
     if not accounts:
         raise _err("FI083", f"no seed {kind} found in the transfers: {', '.join(seeds)}", "seeds")
-    return accounts, unknown
 
 
 # ---------------------------------------------------------------- stage 1: frontier
 
 
-def _hubs(
-    edges: pl.DataFrame, seeds: list[str], max_degree: int | None, exclude: list[str]
-) -> pl.DataFrame:
-    """The accounts a trace does not go through (``account``, ``degree``, ``reason``): over
-    ``max_degree`` transfers in + out in the input (``max_degree``), or listed in ``exclude``;
-    never a seed."""
-    degree = (
+def _degrees(edges: pl.DataFrame) -> pl.DataFrame:
+    """Each account's transfers in + out (``account``, ``degree``)."""
+    return (
         pl.concat([edges.select(account="src"), edges.select(account="dst")])
         .group_by("account")
         .agg(degree=pl.len().cast(pl.Int64))
     )
+
+
+def _hubs(
+    degree: pl.DataFrame, seeds: list[str], max_degree: int | None, exclude: list[str]
+) -> pl.DataFrame:
+    """The accounts a trace does not go through (``account``, ``degree``, ``reason``): over
+    ``max_degree`` transfers in + out in the input (``max_degree``), or listed in ``exclude``;
+    never a seed. ``degree`` (:func:`_degrees`) may omit every other account."""
     listed = pl.col("account").is_in(exclude)
     over = pl.col("degree") > max_degree if max_degree is not None else pl.lit(False)
     return (
@@ -407,6 +426,8 @@ def trace(
     lookback: str | timedelta | None = None,
     max_degree: int | None = DEFAULT_MAX_DEGREE,
     exclude: Iterable[str] = (),
+    engine: str = "polars",
+    spark_master: str | None = None,
 ) -> Flows:
     """Trace money from ``seeds`` forward (where did it go) or backward (where did it come from).
 
@@ -416,6 +437,8 @@ def trace(
     Hubs — accounts with more than ``max_degree`` transfers (in + out) in the input (``None``: no
     cap), or listed in ``exclude`` — are not traced through: money reaching them ends there, and
     the ones the trace reached are listed in :attr:`Flows.skipped_accounts`. Seeds are never hubs.
+    ``engine="spark"`` (``spark_master``, e.g. ``local[4]``) expands the frontier on Apache Spark
+    and traces the reduced transfers here: the same result (see docs/spark.md).
     """
     seed_list = [seeds] if isinstance(seeds, str) else [str(s) for s in seeds]
     if not seed_list:
@@ -423,6 +446,10 @@ def trace(
     if direction not in ("forward", "backward"):
         raise _err(
             "FI081", f"direction expects 'forward' or 'backward', got {direction!r}", "direction"
+        )
+    if seed_kind not in ("account", "party"):
+        raise _err(
+            "FI081", f"seed_kind expects 'account' or 'party', got {seed_kind!r}", "seed_kind"
         )
     if not isinstance(max_hops, int) or max_hops < 1:
         raise _err("FI085", f"max_hops must be a whole number ≥ 1, got {max_hops!r}", "max_hops")
@@ -439,9 +466,23 @@ def trace(
     look = delay if lookback is None else _duration(lookback, "lookback")
     start_us = _start_us(start)
 
-    edges = _edges(dataset_or_transfers)
-    accounts, unknown = _seed_accounts(edges, seed_list, seed_kind)
-    hubs = _hubs(edges, accounts, max_degree, excluded)
+    if engine == "spark":
+        from finintel.spark.trace import reduce
+
+        part = reduce(
+            dataset_or_transfers, seed_list, seed_kind, direction, max_hops, win, delay, look,
+            start_us, min_amount, max_degree, excluded, spark_master,
+        )  # fmt: skip
+        _found(part.seed_accounts, seed_list, seed_kind)
+        edges, accounts, unknown = _index(part.edges), part.seed_accounts, part.unknown_seeds
+        degrees = part.degrees
+    elif engine == "polars":
+        edges = _edges(dataset_or_transfers)
+        accounts, unknown = _seed_accounts(edges, seed_list, seed_kind)
+        degrees = _degrees(edges)
+    else:
+        raise UsageError("FI182", f"unknown engine {engine!r} (polars or spark)")
+    hubs = _hubs(degrees, accounts, max_degree, excluded)
     stops = hubs["account"].to_list()
     real = edges
     if direction == "backward":

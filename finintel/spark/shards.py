@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
@@ -58,8 +59,9 @@ from finintel.typology.primitives.windows import param
 TIME_CHUNKED = frozenset({"agent_concentration"})
 #: Kinds run on the driver with the local engine: their candidates come from all the data
 #: (identifiers shared across any parties; bipartite blocks of the whole scoped graph, with a
-#: fan-out cap over the whole history), so no shard of the data decides them.
-ON_DRIVER = frozenset({"shared_identifier", "bipartite"})
+#: fan-out cap over the whole history), so no shard of the data decides them; watchlist matches
+#: targets against the parties (held by the driver) and its focus is the target, not a key.
+ON_DRIVER = frozenset({"shared_identifier", "bipartite", "watchlist"})
 #: Chunk length in lookbacks (≥ 2: a chunk is at least as long as its overlap).
 DEFAULT_CHUNK_WINDOWS = 4
 #: Most transfers (with the overlap) one time chunk may hold: what an executor solves at once.
@@ -106,6 +108,7 @@ def detect(
     shards: int | None = None,
     chunk_windows: int = DEFAULT_CHUNK_WINDOWS,
     max_chunk_rows: int = DEFAULT_MAX_CHUNK_ROWS,
+    entities: Any = None,
 ) -> Alerts:
     """:func:`finintel.detect` of ``rules`` on Spark session ``spark``.
 
@@ -113,7 +116,9 @@ def detect(
     without a store, ``data``'s transfers are staged as Parquet in a local temporary folder
     (enough for ``local[N]``; a cluster reads a store on shared storage). ``data`` (a Dataset)
     gives the parties and the base currency; ``shards`` defaults to twice the executor cores
-    (each shard runs every windowed rule's plan once, a fixed cost per shard).
+    (each shard runs every windowed rule's plan once, a fixed cost per shard). Rules with
+    ``group_by: entity`` use ``entities`` (a :class:`~finintel.resolve.Entities`; None: the
+    parties are resolved here): the driver resolves, Spark replaces each party by its entity.
     """
     if chunk_windows < 2:
         raise UsageError("FI182", f"the chunk length must be ≥ 2 lookbacks, got {chunk_windows}")
@@ -126,11 +131,16 @@ def detect(
     by_place: dict[str, list[tuple[int, Any]]] = {"focus": [], "time": [], "driver": []}
     for i, rule in indexed:
         by_place[placement(rule.kind)].append((i, rule))
+    if entities is None and any(r.group_by == "entity" for r in rules.rules):
+        from finintel.resolve import resolve
+
+        entities = resolve(data.parties)
+    members = None if entities is None else entities.members
     frames: list[pl.DataFrame] = []
     skipped: dict[int, pl.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="finintel-spark-") as tmp:
         spread = by_place["focus"] or by_place["time"]
-        transfers = _read(spark, data, store, as_of, Path(tmp)) if spread else None
+        transfers = _read(spark, data, store, as_of, Path(tmp), members) if spread else None
         if transfers is not None and by_place["focus"]:
             frames.append(_focus(spark, transfers, by_place["focus"], lists, currency, n))
         if transfers is not None and by_place["time"]:
@@ -142,7 +152,8 @@ def detect(
                 )
             )  # fmt: skip
     if by_place["driver"]:
-        found = local_detect(data, _Rules([r for _, r in by_place["driver"]], lists))
+        driver = _Rules([r for _, r in by_place["driver"]], lists)
+        found = local_detect(data, driver, entities=entities)
         frames.append(found.table)
         for (i, _), meta in zip(by_place["driver"], found.rules, strict=True):
             if meta["skipped_accounts"]:
@@ -151,9 +162,17 @@ def detect(
     return Alerts(table.sort(*ALERT_ORDER), rules_meta(rules.rules, skipped), currency)
 
 
-def _read(spark: Any, data: Any, store: str | Path | None, as_of: int | None, tmp: Path) -> Any:
-    """The moved transfers as a Spark DataFrame with the RULE_COLUMNS (party kinds joined);
-    None for a store without data files."""
+def _read(
+    spark: Any,
+    data: Any,
+    store: str | Path | None,
+    as_of: int | None,
+    tmp: Path,
+    members: pl.DataFrame | None,
+) -> Any:
+    """The moved transfers as a Spark DataFrame with the RULE_COLUMNS (party kinds joined) and,
+    with ``members`` (party_id → entity_id), ``src_entity`` / ``dst_entity``; None for a store
+    without data files."""
     from pyspark.sql import functions as sf
 
     if store is not None:
@@ -170,24 +189,55 @@ def _read(spark: Any, data: Any, store: str | Path | None, as_of: int | None, tm
     sdf = sdf.filter(sf.col("status") == MOVED_STATUS).select(*TRANSFERS)
     kinds = party_kinds(data.parties.lazy()).collect()
     if kinds.height == 0:
-        return sdf.select(
+        sdf = sdf.select(
             "*", *[sf.lit(None).cast("string").alias(f"{s}_party_kind") for s in ("src", "dst")]
         )
-    kinds_sdf = sf.broadcast(spark.createDataFrame(kinds.to_arrow()))
+    else:
+        sdf = _lookup(spark, sdf, kinds.rename({"_kind": "v"}), "party_kind")
+    if members is None:
+        return sdf.select(*RULE_COLUMNS)
+    # as the local engine's by_entity: a party's first entity, else the party id itself
+    ents = (
+        members.select(pl.col("party_id").cast(pl.String), pl.col("entity_id").cast(pl.String))
+        .unique("party_id", keep="first", maintain_order=True)
+        .rename({"entity_id": "v"})
+    )
+    sdf = _lookup(spark, sdf, ents, "entity")
+    return sdf.select(
+        *RULE_COLUMNS,
+        *[sf.coalesce(f"{s}_entity", f"{s}_party").alias(f"{s}_entity") for s in ("src", "dst")],
+    )
+
+
+def _lookup(spark: Any, sdf: Any, table: pl.DataFrame, name: str) -> Any:
+    """``sdf`` with ``src_<name>`` / ``dst_<name>``: ``table``'s ``v`` for each side's party
+    (``party_id``), by a broadcast left join."""
+    from pyspark.sql import functions as sf
+
+    small = sf.broadcast(spark.createDataFrame(table.to_arrow()))
     for side in ("src", "dst"):
-        side_kinds = kinds_sdf.select(
-            sf.col("party_id").alias(f"_{side}_pid"), sf.col("_kind").alias(f"{side}_party_kind")
+        side_table = small.select(
+            sf.col("party_id").alias(f"_{side}_pid"), sf.col("v").alias(f"{side}_{name}")
         )
-        sdf = sdf.join(side_kinds, sdf[f"{side}_party"] == side_kinds[f"_{side}_pid"], "left")
+        sdf = sdf.join(side_table, sdf[f"{side}_party"] == side_table[f"_{side}_pid"], "left")
         sdf = sdf.drop(f"_{side}_pid")
-    return sdf.select(*RULE_COLUMNS)
+    return sdf
 
 
-def _canonical(table: Any) -> pl.DataFrame:
-    """A Spark Arrow batch as the engine's transfer frame (exact dtypes, party kinds)."""
+def _canonical(table: Any, entity: bool = False) -> pl.DataFrame:
+    """A Spark Arrow batch as the engine's transfer frame (exact dtypes, party kinds); with
+    ``entity``, each party replaced by its entity (``group_by: entity``)."""
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
+    if entity:
+        frame = frame.with_columns(src_party="src_entity", dst_party="dst_entity")
     return frame.select([pl.col(c).cast(t) for c, t in RULE_COLUMNS.items()])
+
+
+#: Entities already applied (parties replaced in Spark): the local engine resolves nothing.
+_APPLIED = SimpleNamespace(
+    members=pl.DataFrame(schema={"party_id": pl.String, "entity_id": pl.String})
+)
 
 
 def _blob(frame: pl.DataFrame) -> bytes:
@@ -259,8 +309,8 @@ def _focus_task(
             ]
         ).unique()
         mine = [r for r in rules if r.group_by == kt]
-        data = _Data(_canonical(table).lazy(), currency)
-        alerts = local_detect(data, _Rules(mine, lists)).table
+        data = _Data(_canonical(table, kt == "entity").lazy(), currency)
+        alerts = local_detect(data, _Rules(mine, lists), entities=_APPLIED).table
         alerts = alerts.filter(pl.col("focus").is_in(owned.implode()))
         return pa.table({"ipc": pa.array([_blob(alerts)], pa.binary())})
 
@@ -441,10 +491,13 @@ def _time_task(
         lo = pl.lit(c * length).cast(pl.Datetime("us", "UTC"))
         hi = pl.lit((c + 1) * length).cast(pl.Datetime("us", "UTC"))
         lf = _canonical(table).lazy()
+        by_entity = _canonical(table, True).lazy() if "src_entity" in table.column_names else lf
         plans = []
         for i, rule in groups[g]:
-            ctx = RunContext(group_by=rule.group_by, base_currency=currency, lists=lists)
-            kept, evidence = rule_windows(rule, lf, ctx, params[i])
+            entity = rule.group_by == "entity"
+            group = "party" if entity else rule.group_by
+            ctx = RunContext(group_by=group, base_currency=currency, lists=lists)
+            kept, evidence = rule_windows(rule, by_entity if entity else lf, ctx, params[i])
             plans += [kept.filter((pl.col("end") >= lo) & (pl.col("end") < hi)), evidence]
         done = pl.collect_all(plans)
         ids, part, blobs = [], [], []

@@ -40,6 +40,7 @@ def test_missing_pyspark_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
         ("agent_concentration", "time"),
         ("bipartite", "driver"),
         ("shared_identifier", "driver"),
+        ("watchlist", "driver"),
     ],
 )
 def test_placement(kind: str, where: str) -> None:
@@ -57,17 +58,7 @@ def test_import_finintel_does_not_import_pyspark() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_group_by_entity_rules_are_refused_before_spark_starts(tmp_path: Path) -> None:
-    rule = tmp_path / "rules" / "by-entity.yaml"
-    rule.parent.mkdir()
-    rule.write_text(
-        "id: by-entity\nversion: 1\ntitle: t\nfamily: fan_in\nseverity: low\n"
-        "description: d\ngroup_by: entity\n"
-        "pattern: {kind: fan_in, window: 7d, min_counterparties: 3}\n"
-    )
-    with pytest.raises(
-        UsageError, match=r"local engine only \(--engine polars\): by-entity"
-    ) as err:
-        finintel.run(tmp_path / "missing", tmp_path / "rules", tmp_path / "out", engine="spark")
+def test_trace_refuses_an_unknown_engine_before_reading() -> None:
+    with pytest.raises(UsageError, match="unknown engine 'flink'") as err:
+        finintel.trace(object(), "S", engine="flink")  # the data is never read
     assert err.value.code == "FI182"
-    assert not (tmp_path / "out").exists()
