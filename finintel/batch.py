@@ -294,7 +294,11 @@ def _run(
     entities = None
     if needs_entities(ruleset) or report_opts["decisions"] is not None:
         t = time.perf_counter()
-        entities = finintel.resolve(ds.parties, report_opts["decisions"])
+        from finintel.resolve import account_holders
+
+        entities = finintel.resolve(
+            ds.parties, report_opts["decisions"], accounts=account_holders(ds.transfers)
+        )
         timings["resolve"] = time.perf_counter() - t
     t = time.perf_counter()
     if report_opts["engine"] is None:

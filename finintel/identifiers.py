@@ -46,3 +46,73 @@ def e164(frame: pl.DataFrame, phone: str, country: str | None = None) -> pl.Seri
     return pairs.join(lookup, on=["p", "r"], how="left", nulls_equal=True, maintain_order="left")[
         "e"
     ].alias(phone)
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _bech32_ok(text: str) -> bool:
+    """A Bitcoin segwit address (``bc1…``) with a valid bech32 / bech32m checksum."""
+    hrp, _, data = text.rpartition("1")
+    if hrp != "bc" or len(data) < 6 or any(c not in _BECH32 for c in data):
+        return False
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    values += [_BECH32.index(c) for c in data]
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i, g in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            chk ^= g if (top >> i) & 1 else 0
+    return chk in (1, 0x2BC830A3)
+
+
+def _base58_ok(text: str) -> bool:
+    """A legacy Bitcoin address (``1…`` / ``3…``) with a valid base58check checksum."""
+    import hashlib
+
+    if not 25 <= len(text) <= 35 or text[0] not in "13" or any(c not in _BASE58 for c in text):
+        return False
+    n = 0
+    for c in text:
+        n = n * 58 + _BASE58.index(c)
+    raw = n.to_bytes(25, "big")
+    return hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
+
+
+def account_key(account: str) -> str | None:
+    """The strong-identifier key of an account number: ``iban:…`` for an IBAN whose check
+    digits and national format are valid (``python-stdnum``), ``wallet:…`` for an Ethereum
+    address or a Bitcoin address with a valid checksum; None for anything else (MTO customer
+    ids, card numbers, mistyped IBANs), which never links parties.
+
+    >>> account_key("de89 3704 0044 0532 0130 00"), account_key("DE88370400440532013000")
+    ('iban:DE89370400440532013000', None)
+    >>> account_key("0x52908400098527886E0F7030069857D2E4169EE7")
+    'wallet:0x52908400098527886e0f7030069857d2e4169ee7'
+    >>> account_key("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"), account_key("MTO123")
+    ('wallet:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', None)
+    """
+    from stdnum import iban
+
+    text = "".join(account.split())
+    if iban.is_valid(text):
+        return "iban:" + iban.compact(text)
+    low = text.lower()
+    if len(low) == 42 and low.startswith("0x") and all(c in "0123456789abcdef" for c in low[2:]):
+        return "wallet:" + low
+    if low.startswith("bc1") and (text == low or text == text.upper()) and _bech32_ok(low):
+        return "wallet:" + low
+    if _base58_ok(text):
+        return "wallet:" + text
+    return None
+
+
+def account_keys(accounts: pl.Series) -> pl.Series:
+    """:func:`account_key` of each value (computed once per distinct value)."""
+    distinct = accounts.drop_nulls().unique()
+    lookup = dict(
+        zip(distinct.to_list(), [account_key(a) for a in distinct.to_list()], strict=True)
+    )
+    return accounts.replace_strict(lookup, default=None, return_dtype=pl.String)

@@ -3,9 +3,11 @@
 Parties (DESIGN §3) are linked into entities in two stages, every link kept as evidence:
 
 1. **Identifiers.** The same ID document (upper-case alphanumeric number + issuing country)
-   merges (rule ``id_document``, strong); the same e-mail merges (rule ``email``, medium;
-   ``ResolveParams.email_merges``). A shared phone or address alone never merges — families and
-   shops share them — it only supports a name match.
+   merges (rule ``id_document``, strong), and so does the same valid IBAN or crypto wallet of
+   the optional ``accounts`` (rule ``account``, strong); the same e-mail merges (rule
+   ``email``, medium; ``ResolveParams.email_merges``). A shared phone or address alone never
+   merges — families and shops share them — it only supports a name match, and not even that
+   when many parties record it (``max_support_parties``: a shop's or an agent's).
 2. **Names within blocks.** Candidate pairs come from blocks (each name-key part + birth date,
    name key + country, phone, address, e-mail; each also split by name-key part when too large),
    so no step compares all parties with all. A pair merges when its name similarity is at least
@@ -15,14 +17,17 @@ Parties (DESIGN §3) are linked into entities in two stages, every link kept as 
 
 The name similarity is an IDF-weighted token alignment: names are split into parts (Arabic
 articles dropped), each part keyed with :func:`finintel.names.name_key` (transliteration
-variants share a key) and folded to ASCII; two parts match when their keys are equal and their
-ASCII forms not far apart (Jaro-Winkler ≥ ``key_floor``: 1.0), or when their ASCII forms are
-close (normalised Indel similarity from ``rapidfuzz`` ≥ ``token_threshold``). The score is
-the weighted Dice coefficient of the matched parts (weights: inverse document frequency over the
-input, so very common parts count little); swapped order does not matter; a name contained in
-the other (patronymic names: "Abdi Hassan Mohamed" / "Abdi Hassan") scores ``containment`` times
-its coverage when the birth dates agree; one name with other spacing ("Ben Ali" / "Benali")
-scores ``joined_score``. A match on one very common part alone scores 0.
+variants share a key) and folded to ASCII; two parts match when their keys are equal, their
+vowel keys (:func:`finintel.names.vowel_key`) agree or their spellings are close, and their
+ASCII forms not far apart (1.0); when one edit apart (a typing error), a short form of the other
+(Berhe / Berhane) or close by normalised Indel similarity (``rapidfuzz``); never when one is
+the other with the feminine -a (Samir / Samira). The score is the weighted Dice coefficient of
+the matched parts (weights: inverse document frequency over the input, so very common parts
+count little); swapped order does not matter; a name contained in the other (patronymic names:
+"Abdi Hassan Mohamed" / "Abdi Hassan") scores ``containment`` times its coverage when the birth
+dates or the given names agree, and less when the longer one has a given name in front (a son);
+one name with other spacing ("Ben Ali" / "Benali") scores ``joined_score``. A match on one very
+common part alone scores 0.
 
 Edges become entities through connected components (``scipy.sparse.csgraph``). An analyst
 decisions file (YAML) is honoured on every run: ``same`` adds an edge, ``not_same`` removes every
@@ -54,8 +59,8 @@ import polars as pl
 
 from finintel.errors import ConfigError, DataError, FinintelError, Location, did_you_mean, raise_all
 from finintel.hashing import digest_text
-from finintel.identifiers import e164
-from finintel.names import PARTICLES, name_key
+from finintel.identifiers import account_keys, e164
+from finintel.names import PARTICLES, name_key, vowel_key
 from finintel.schema import PARTIES
 
 __all__ = [
@@ -72,6 +77,7 @@ __all__ = [
 RULES: tuple[str, ...] = (
     "decision:same",
     "id_document",
+    "account",
     "email",
     "name+birth_date",
     "name+email",
@@ -91,17 +97,38 @@ class ResolveParams:
     #: similarity (``rapidfuzz``) is this or more ("Oluseun" / "Oluwaseun": 0.875) [0.85]
     token_threshold: float = 0.85
     #: two parts with one key match only when their ASCII forms' Jaro-Winkler similarity is this
-    #: or more (keys are coarse: "Idrissi" and "Darweesh" share one) [0.7]
-    key_floor: float = 0.7
+    #: or more (keys are coarse: "Idrissi" and "Darweesh" share one) [0.6]
+    key_floor: float = 0.6
+    #: two parts with one key but different vowel keys (Mohammed / Mahmoud) match only when
+    #: their Jaro-Winkler similarity is this or more (Abraham / Abrham: 0.95) [0.9]
+    vowel_floor: float = 0.9
     #: parts shorter than this match only by key, never fuzzily ("Ali" / "Adil") [5]
     min_fuzzy_length: int = 5
+    #: a part whose key starts the other's (at least 2 letters of key, 4 of spelling) is its
+    #: short form when their Jaro-Winkler similarity is this or more (Berhe / Berhane: 0.94,
+    #: Habte / Habtom: 0.89) [0.88] …
+    short_form_floor: float = 0.88
+    #: … and the two parts match with this score [0.9]
+    short_form_score: float = 0.9
+    #: the score of two parts of at least 4 letters one edit apart (two for 7 letters or more;
+    #: optimal string alignment: a transposition is one edit): "Ibrahim" / "Ibrhim" [0.9]
+    typo_score: float = 0.9
+    #: a phone or address recorded for more parties than this is a shop's or an agent's: it
+    #: supports no name match (it still forms a candidate block) [12]
+    max_support_parties: int = 12
     #: the score of one name written with other spacing or particles ("Ben Ali" / "Benali") [0.95]
     joined_score: float = 0.95
+    #: … given other numbers of parts, one key without spaces and an Indel similarity of
+    #: at least this without spaces ("Mirways Karimy" / "Mir Wais Karimi": 0.85) [0.8]
+    joined_floor: float = 0.8
     #: birth dates ending so are placeholders (unknown day and month): they never support a
     #: merge, but two different ones still contradict each other ["-01-01"]
     placeholder_dates: tuple[str, ...] = ("-01-01",)
     #: a name contained in the other scores ``containment`` × its coverage (birth date only) [0.9]
     containment: float = 0.9
+    #: a name that is another one with a given name in front (a son's name in patronymic
+    #: naming) has its score multiplied by this [0.9]
+    leading_name_factor: float = 0.9
     #: a name part is very common when it is in this share of the parties or more [0.01] …
     common_share: float = 0.01
     #: … and in at least this many parties [20]; a match on one common part alone scores 0
@@ -278,7 +305,8 @@ def _blank(e: pl.Expr) -> pl.Expr:
 
 
 def _ascii(e: pl.Expr) -> pl.Expr:
-    s = e.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{Mn}", "").str.to_lowercase()
+    s = e.cast(pl.String).str.replace_all("[çÇčČ]", "ch").str.replace_all("[şŞšŠ]", "sh")
+    s = s.str.normalize("NFKD").str.replace_all(r"\p{Mn}", "").str.to_lowercase()
     for a, b in (("ı", "i"), ("ł", "l"), ("ø", "o"), ("æ", "ae"), ("đ", "d"), ("ß", "ss")):
         s = s.str.replace_all(a, b, literal=True)
     return s.str.replace_all(r"[^a-z]+", " ").str.strip_chars()
@@ -323,7 +351,7 @@ def _normalise(parties: pl.DataFrame) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- name similarity
-_Token = tuple[str, str, float, bool]  # ascii, key, weight, common
+_Token = tuple[str, str, float, bool, str]  # ascii, key, weight, common, vowel key
 
 
 @dataclass(frozen=True)
@@ -331,40 +359,91 @@ class _Name:
     tokens: tuple[_Token, ...]
     joined: str  # the ASCII name with its spaces removed (particles kept)
     joined_key: str  # its name key ("Ben Ali" / "Benali", "Abdel Fattah" / "Abdelfattah")
+    words: int = 0  # words of the ASCII name (particles included)
 
 
 _EMPTY = _Name((), "", "")
 
 
 def _token_sim(a: _Token, b: _Token, params: ResolveParams) -> float:
-    from rapidfuzz.distance import Indel, JaroWinkler
+    from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
-    same_key = (
-        a[1] == b[1]
-        or (a[1].startswith("l") and a[1][1:] == b[1])
-        or (b[1].startswith("l") and b[1][1:] == a[1])
-    )
-    if same_key and (
-        a[0] == b[0] or JaroWinkler.normalized_similarity(a[0], b[0]) >= params.key_floor
-    ):
+    if a[0] == b[0]:
         return 1.0
-    if min(len(a[0]), len(b[0])) < params.min_fuzzy_length:
+    if _feminine(a[0], b[0]):
+        return 0.0
+    jw = JaroWinkler.normalized_similarity(a[0], b[0])
+    # keys are coarse (Mohammed, Mahmoud and Ahmed share one): the vowel keys must agree too,
+    # or the spellings be close; the article may be written on (Alsharif / Sharif)
+    for x, y in ((a, b), (b, a)):
+        if x[1] == y[1] or (x[1].startswith("l") and x[1][1:] == y[1]):
+            vx = x[4][2:] if x[1] != y[1] and x[4].startswith("al") else x[4]
+            if jw >= params.key_floor and (vx == y[4] or jw >= params.vowel_floor):
+                return 1.0
+    # j is y and w is v in German spellings (Kajah / Kaya, Schiwan / Şivan), j is g in Egyptian
+    # ones: keys that agree without g (which j folds to) and v match when the vowel keys agree
+    # or the spellings are close
+    if (a[4] == b[4] or jw >= params.vowel_floor) and _loose(a[1]) == _loose(b[1]) != "":
+        return 1.0
+    # a short form: one key starts the other, and the spellings agree (Berhe / Berhane)
+    short, long_ = (a, b) if len(a[1]) <= len(b[1]) else (b, a)
+    if (
+        len(short[1]) >= 2
+        and len(short[0]) >= 4
+        and long_[1].startswith(short[1])
+        and jw >= params.short_form_floor
+    ):
+        return params.short_form_score
+    shortest = min(len(a[0]), len(b[0]))
+    # a typing error: one edit (a transposition counts one), two in long parts
+    if shortest >= 4 and OSA.distance(a[0], b[0], score_cutoff=2) <= (2 if shortest >= 7 else 1):
+        return params.typo_score
+    if shortest < params.min_fuzzy_length:
         return 0.0
     sim = float(Indel.normalized_similarity(a[0], b[0]))
     return sim if sim >= params.token_threshold else 0.0
 
 
-def _score(a: _Name, b: _Name, params: ResolveParams, contain: bool) -> float:
-    """The IDF-weighted token-alignment similarity of two tokenised names (0..1)."""
-    from rapidfuzz.distance import JaroWinkler
+def _loose(key: str) -> str:
+    return key.replace("g", "").replace("v", "")
+
+
+_CONSONANT_END = frozenset("bcdfgjklmnpqrstvxz")
+
+
+def _feminine(a: str, b: str) -> bool:
+    """One part is the other with the feminine ending -a (Samir / Samira, Karim / Karima)."""
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return (
+        long_.endswith("a")
+        and bool(short)
+        and short[-1] in _CONSONANT_END
+        and long_[:2] == short[:2]
+        and 1 <= len(long_) - len(short) <= 2
+    )
+
+
+def _score(
+    a: _Name,
+    b: _Name,
+    params: ResolveParams,
+    contain: bool,
+    cache: dict[tuple[str, str], float] | None = None,
+) -> float:
+    """The IDF-weighted token-alignment similarity of two tokenised names (0..1); ``cache``
+    keeps part similarities across calls (names repeat their parts)."""
+    from rapidfuzz.distance import Indel
 
     ta, tb = a.tokens, b.tokens
     if not ta or not tb:
         return 0.0
+    memo: dict[tuple[str, str], float] = {} if cache is None else cache
     cand = []
     for i, x in enumerate(ta):
         for j, y in enumerate(tb):
-            s = _token_sim(x, y, params)
+            s = memo.get((x[0], y[0]))
+            if s is None:
+                s = memo[(x[0], y[0])] = _token_sim(x, y, params)
             if s > 0.0:
                 cand.append((-s, i, j))
     cand.sort()
@@ -373,6 +452,7 @@ def _score(a: _Name, b: _Name, params: ResolveParams, contain: bool) -> float:
     matched = 0.0
     n = 0
     only_common = True
+    first = False  # the first parts (given names) match each other
     for neg, i, j in cand:
         if i in used_a or j in used_b:
             continue
@@ -381,23 +461,31 @@ def _score(a: _Name, b: _Name, params: ResolveParams, contain: bool) -> float:
         matched += -neg * (ta[i][2] + tb[j][2]) / 2.0
         n += 1
         only_common = only_common and (ta[i][3] or tb[j][3])
+        first = first or (i == 0 and j == 0)
     score = 0.0
     if n > 1 or (n == 1 and not only_common):
         wa = sum(t[2] for t in ta)
         wb = sum(t[2] for t in tb)
         score = 2.0 * matched / (wa + wb)
-        if contain and n >= 2 and n == min(len(ta), len(tb)):
-            score = max(score, params.containment * matched / min(wa, wb))
+        if n >= 2 and n == min(len(ta), len(tb)) and len(ta) != len(tb):
+            if contain or first:
+                # the father's name added or dropped: "Mansoor Sultani" / "Mansoor Nasir
+                # Sultani" (the given names agree), or any order with a shared birth date
+                score = max(score, params.containment * matched / min(wa, wb))
+            elif 0 not in (used_a if len(ta) > len(tb) else used_b):
+                # a given name before all of the other name: "Amanuel Yordanos Berhane" is
+                # Yordanos Berhane's son
+                score *= params.leading_name_factor
     # the same name written with other spacing ("Gebre Medhin" / "Gebremedhin", "Ben Ali")
     if (
         score < params.joined_score
+        and a.words != b.words
         and len(a.joined_key) >= 4
         and a.joined_key == b.joined_key
         and (
             a.joined == b.joined
-            or JaroWinkler.normalized_similarity(a.joined, b.joined) >= params.key_floor
+            or Indel.normalized_similarity(a.joined, b.joined) >= params.joined_floor
         )
-        and (len(ta) > 1 or len(tb) > 1)
     ):
         score = params.joined_score
     return min(1.0, score)
@@ -411,7 +499,9 @@ def _tokenise(names: pl.DataFrame, total: int, params: ResolveParams) -> dict[in
         .with_columns(pl.int_ranges(pl.col("t").list.len()).alias("pos"))
         .explode("t", "pos")
         .filter(pl.col("t").is_not_null() & (pl.col("t") != "") & ~pl.col("t").is_in(particles))
-        .with_columns(name_key(pl.col("t")).alias("k"))
+        .with_columns(
+            name_key(pl.col("t")).alias("k"), vowel_key(pl.col("t")).fill_null("").alias("vk")
+        )
         .filter(pl.col("k").is_not_null())
     )
     df = toks.group_by("k").agg(pl.col("n").sum().alias("df"))
@@ -423,17 +513,19 @@ def _tokenise(names: pl.DataFrame, total: int, params: ResolveParams) -> dict[in
         ).alias("common"),
     )
     tokens: dict[int, list[_Token]] = {}
-    for nid, t, k, w, c in (
-        toks.sort("name_id", "pos").select("name_id", "t", "k", "w", "common").iter_rows()
+    for nid, t, k, w, c, vk in (
+        toks.sort("name_id", "pos").select("name_id", "t", "k", "w", "common", "vk").iter_rows()
     ):
-        tokens.setdefault(int(nid), []).append((str(t), str(k), float(w), bool(c)))
+        tokens.setdefault(int(nid), []).append((str(t), str(k), float(w), bool(c), str(vk)))
     joined = names.select(
         "name_id",
         pl.col("ascii").str.replace_all(" ", "", literal=True).alias("j"),
+        pl.col("ascii").str.split(" ").list.len().alias("w"),
     ).with_columns(name_key(pl.col("j")).fill_null("").alias("jk"))
+    joined = joined.select("name_id", "j", "jk", "w")
     return {
-        int(nid): _Name(tuple(tokens.get(int(nid), [])), str(j), str(jk))
-        for nid, j, jk in joined.iter_rows()
+        int(nid): _Name(tuple(tokens.get(int(nid), [])), str(j), str(jk), int(w))
+        for nid, j, jk, w in joined.iter_rows()
     }
 
 
@@ -451,7 +543,7 @@ def name_similarity(a: str, b: str, params: ResolveParams | None = None) -> floa
     )
     toks = _tokenise(names, 2, replace(p, common_min_parties=10**9))
     flat = {
-        k: replace(v, tokens=tuple((t[0], t[1], 1.0, False) for t in v.tokens))
+        k: replace(v, tokens=tuple((t[0], t[1], 1.0, False, t[4]) for t in v.tokens))
         for k, v in toks.items()
     }
     empty = _Name((), "", "")
@@ -472,6 +564,41 @@ def _collect(parties: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return lf.select(exprs).filter(pl.col("party_id").is_not_null()).collect()
 
 
+def _accounts(accounts: pl.DataFrame | pl.LazyFrame | None, node_ids: pl.DataFrame) -> pl.DataFrame:
+    """Per node: the keys of its valid IBANs and wallets (kind ``account``)."""
+    empty = pl.DataFrame(schema={"node": pl.Int64(), "kind": pl.String(), "value": pl.String()})
+    if accounts is None:
+        return empty
+    lf = accounts.lazy()
+    have = lf.collect_schema().names()
+    for col in ("party_id", "account"):
+        if col not in have:
+            raise DataError("FI124", f"accounts need a {col!r} column (found: {', '.join(have)})")
+    text = pl.col("account").cast(pl.String).str.replace_all(r"\s+", "")
+    # one spelling per account: IBANs upper case, Ethereum and segwit wallets lower case
+    text = (
+        pl.when(text.str.contains(r"^(?i:0x|bc1)"))
+        .then(text.str.to_lowercase())
+        .when(text.str.contains(r"^[A-Za-z]{2}[0-9]{2}"))
+        .then(text.str.to_uppercase())
+        .otherwise(text)
+    )
+    frame = (
+        lf.select(pl.col("party_id").cast(pl.String), text.alias("value"))
+        .filter(pl.col("value").str.len_chars() > 0)
+        .drop_nulls()
+        .unique()
+        .collect()
+        .join(node_ids, on="party_id")
+        .select("node", pl.lit("account").alias("kind"), "value")
+        .sort("node", "value")
+    )
+    # only an account of several parties can link them: validate those (once per value)
+    shared = frame.filter(pl.len().over("value") > 1)
+    keys = shared.select("node", "kind", account_keys(shared["value"]).alias("value"))
+    return frame.with_columns(pl.lit("account_text").alias("kind")).vstack(keys.drop_nulls())
+
+
 def _attr(rows: pl.DataFrame, col: str, kind: str) -> pl.DataFrame:
     return (
         rows.select("node", pl.lit(kind).alias("kind"), pl.col(col).cast(pl.String).alias("value"))
@@ -485,12 +612,18 @@ def _pairs_in_blocks(blocks: pl.DataFrame, max_block: int) -> tuple[pl.DataFrame
     sizes = blocks.group_by("block").agg(pl.len().alias("size"))
     ok = sizes.filter((pl.col("size") >= 2) & (pl.col("size") <= max_block))
     skipped = sizes.filter(pl.col("size") > max_block).height
-    b = blocks.join(ok.select("block"), on="block", how="semi")
+    # blocks as integer ids, and the self-join lazy (only pairs a < b are kept)
+    b = (
+        blocks.join(ok.select("block"), on="block", how="semi")
+        .select("node", pl.col("block").rank("dense").cast(pl.UInt32))
+        .lazy()
+    )
     pairs = (
         b.join(b, on="block", suffix="_b")
         .filter(pl.col("node") < pl.col("node_b"))
         .select(pl.col("node").alias("a"), pl.col("node_b").alias("b"))
         .unique()
+        .collect()
     )
     return pairs, skipped
 
@@ -521,12 +654,35 @@ def _blocks(attrs: pl.DataFrame, parts: pl.DataFrame, params: ResolveParams) -> 
     return pl.concat([part_dob, key_ctry, ident, split]).unique()
 
 
+def account_holders(transfers: pl.LazyFrame) -> pl.LazyFrame:
+    """``party_id, account`` pairs of the transfers (both sides), for :func:`resolve`'s
+    ``accounts``.
+
+    >>> t = pl.LazyFrame({"src_party": ["a"], "src_account": ["X"], "dst_party": ["b"],
+    ...                   "dst_account": ["Y"]})
+    >>> account_holders(t).collect().rows()
+    [('a', 'X'), ('b', 'Y')]
+    """
+    sides = [
+        transfers.select(
+            pl.col(f"{side}_party").alias("party_id"), pl.col(f"{side}_account").alias("account")
+        )
+        for side in ("src", "dst")
+    ]
+    return pl.concat(sides).drop_nulls().unique().sort("party_id", "account")
+
+
 def resolve(
     parties: pl.DataFrame | pl.LazyFrame,
     decisions: Decisions | str | Path | Iterable[Mapping[str, Any]] | None = None,
     params: ResolveParams | None = None,
+    accounts: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> Entities:
     """Resolve parties (canonical parties schema) into entities; see the module docstring.
+
+    ``accounts`` (optional): ``party_id, account`` rows, e.g. the ``src_party, src_account``
+    and ``dst_party, dst_account`` pairs of the transfers. A valid IBAN or crypto wallet shared
+    by two parties links them (rule ``account``); other account numbers never do.
 
     ``decisions``: a :class:`Decisions`, a path to a decisions YAML file, or a list of
     ``{"same": [a, b]}`` / ``{"not_same": [a, b]}`` / ``{"split": x}`` items. Unknown party ids
@@ -550,8 +706,10 @@ def resolve(
     rows = _normalise(raw).join(node_ids, on="party_id")
     pid = node_ids["party_id"]
 
+    acc = _accounts(accounts, node_ids)
     attrs = pl.concat(
         [
+            acc,
             _attr(rows, "id_n", "id_document"),
             _attr(rows, "email_n", "email"),
             _attr(rows, "phone_n", "phone"),
@@ -563,7 +721,7 @@ def resolve(
     )
 
     # ---- identifier edges (star over each group: hub = smallest node)
-    id_kinds = ["id_document", *(["email"] if p.email_merges else [])]
+    id_kinds = ["id_document", "account", *(["email"] if p.email_merges else [])]
     ident = attrs.filter(pl.col("kind").is_in(id_kinds))
     ident_edges = (
         ident.with_columns(pl.col("node").min().over("kind", "value").alias("hub"))
@@ -605,12 +763,30 @@ def resolve(
         node_names.rename({"node": "b", "name_id": "nb"}), on="b"
     )
     support = _support(cand, attrs, p)
-    name_pairs = name_pairs.join(support.select("a", "b", "has_dob"), on=["a", "b"], how="left")
+    supported = pl.any_horizontal(
+        pl.col(f"m_{k}").is_not_null() for k in ("birth_date", "phone", "email", "address")
+    )
+    name_pairs = name_pairs.join(
+        support.select("a", "b", "has_dob", supported.alias("_sup")), on=["a", "b"], how="left"
+    )
+    if not p.keep_unsupported_pairs:
+        # a pair without a supporting field cannot merge: scored (and listed) only when the
+        # two name keys are equal (a near miss worth explaining), which saves most scoring
+        node_key = rows.select("node", "key").unique("node", keep="first")
+        name_pairs = (
+            name_pairs.join(node_key.rename({"node": "a", "key": "_ka"}), on="a", how="left")
+            .join(node_key.rename({"node": "b", "key": "_kb"}), on="b", how="left")
+            .filter(pl.col("_sup").fill_null(False) | (pl.col("_ka") == pl.col("_kb")))
+            .drop("_ka", "_kb")
+        )
+    name_pairs = name_pairs.drop("_sup")
     distinct = name_pairs.select("na", "nb", pl.col("has_dob").fill_null(False)).unique()
+    cache: dict[tuple[str, str], float] = {}
     scores = [
-        _score(tokens.get(int(x), _EMPTY), tokens.get(int(y), _EMPTY), p, bool(c))
+        _score(tokens.get(int(x), _EMPTY), tokens.get(int(y), _EMPTY), p, bool(c), cache)
         for x, y, c in distinct.iter_rows()
     ]
+    del cache
     distinct = distinct.with_columns(pl.Series("name_score", scores, dtype=pl.Float64))
     best = (
         name_pairs.with_columns(pl.col("has_dob").fill_null(False))
@@ -657,6 +833,9 @@ def resolve(
         value.alias("value"),
         pl.col("dob_conflict").fill_null(False),
     ).with_columns(reason.alias("reason"))
+    # free the candidate frames before the entities are assembled (peak memory)
+    n_candidates = cand.height
+    del cand, blocks, parts, name_pairs, support, best, distinct, tokens, ascii_of, attrs
 
     # ---- decisions
     split_nodes: set[int] = set()
@@ -754,7 +933,10 @@ def resolve(
         all_edges = all_edges.filter(
             pl.col("rule").is_not_null() | (pl.col("name_score") >= p.name_threshold)
         )
-    return _assemble(rows, node_ids, pid, labels, all_edges, p, skipped, cand.height)
+    extra = acc.filter(pl.col("kind") == "account_text").select(
+        "node", (pl.lit("account:") + pl.col("value")).alias("i")
+    )
+    return _assemble(rows, node_ids, pid, labels, all_edges, p, skipped, n_candidates, extra)
 
 
 def _placeholder(params: ResolveParams) -> pl.Expr:
@@ -768,10 +950,22 @@ def _support(cand: pl.DataFrame, attrs: pl.DataFrame, params: ResolveParams) -> 
     """Per candidate pair: the first shared value of each supporting field, birth-date conflict."""
     kinds = ["birth_date", "phone", "email", "address"]
     sup = attrs.filter(pl.col("kind").is_in(kinds))
-    strong = sup.filter(~_placeholder(params))
+    # a phone or address of many parties (a shop's, an agent's) supports nothing
+    busy = pl.len().over("kind", "value") > params.max_support_parties
+    # values as integer ids: the joins below are over every candidate pair (memory)
+    sup = sup.with_columns(
+        (pl.col("kind") + pl.lit("\x1f") + pl.col("value"))
+        .rank("dense")
+        .cast(pl.UInt32)
+        .alias("vid")
+    )
+    strong = sup.filter(
+        ~_placeholder(params) & ~(pl.col("kind").is_in(["phone", "address"]) & busy)
+    ).select("node", "vid")
     shared = (
         cand.join(strong.rename({"node": "a"}), on="a")
-        .join(strong.rename({"node": "b"}), on=["b", "kind", "value"], how="semi")
+        .join(strong.rename({"node": "b"}), on=["b", "vid"], how="semi")
+        .join(sup.select("vid", "kind", "value").unique("vid"), on="vid")
         .group_by("a", "b", "kind")
         .agg(pl.col("value").min())
         .pivot("kind", index=["a", "b"], values="value")
@@ -780,7 +974,7 @@ def _support(cand: pl.DataFrame, attrs: pl.DataFrame, params: ResolveParams) -> 
         if k not in shared.columns:
             shared = shared.with_columns(pl.lit(None, pl.String).alias(k))
     shared = shared.rename({k: f"m_{k}" for k in kinds})
-    dobs = sup.filter(pl.col("kind") == "birth_date").select("node", "value")
+    dobs = sup.filter(pl.col("kind") == "birth_date").select("node", pl.col("vid").alias("value"))
     have_a = cand.join(dobs.rename({"node": "a"}), on="a", how="semi").select("a", "b")
     both = have_a.join(dobs.rename({"node": "b"}), on="b", how="semi")
     # the same placeholder date on both sides is no contradiction
@@ -867,6 +1061,7 @@ def _assemble(
     params: ResolveParams,
     skipped: int,
     n_candidates: int,
+    extra_ident: pl.DataFrame,
 ) -> Entities:
     comp = node_ids.with_columns(pl.Series("_c", labels))
     # entity id: digest of the sorted member party ids (independent of the input order)
@@ -885,6 +1080,7 @@ def _assemble(
             rows.select("node", (pl.lit("phone:") + pl.col("phone_n")).alias("i")),
             rows.select("node", (pl.lit("email:") + pl.col("email_n")).alias("i")),
             rows.select("node", (pl.lit("address:") + pl.col("address_n")).alias("i")),
+            extra_ident,
         ]
     ).drop_nulls()
 

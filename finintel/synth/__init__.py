@@ -3,7 +3,9 @@
 ``generate(out_dir, transfers, seed)`` writes a drop in the provider layouts of docs/formats.md
 (bank statements, credit transfers, MTO orders, the banks' parties), the FX rates it needs
 beyond the ECB's, and ``truth.parquet``: the injected cases of every typology family, hits just
-inside and near misses just outside ``DEFAULT_THRESHOLDS``.
+inside and near misses just outside ``DEFAULT_THRESHOLDS``; and ``identities/``: party records
+with name variants and their persons as truth, for entity resolution
+(:mod:`finintel.synth.identities`).
 
 >>> from finintel.synth import DEFAULT_THRESHOLDS
 >>> DEFAULT_THRESHOLDS["fan_in"]["min_senders"]

@@ -21,6 +21,7 @@ from finintel.synth import cases_bank, cases_graph, cases_mto
 from finintel.synth import skeleton as sk
 from finintel.synth.casebook import BT, MTO, ST, CaseBook, Ctx
 from finintel.synth.fxrates import PEG_TABLE_START, RateBook, peg_rates
+from finintel.synth.identities import identity_persons, write_identities
 from finintel.synth.output import (
     MTO_COLUMNS,
     STATEMENT_COLUMNS,
@@ -97,8 +98,9 @@ def generate(
 
     ``transfers`` is the number of movement rows over the three provider files (within a few
     per mille: complicit-agent injections depend on the realised network, layering chains come
-    on top). The same ``seed``
-    gives byte-identical files. Raises ``UsageError`` (FI070) for parameters it cannot honour.
+    on top). The same ``seed`` gives byte-identical files. ``identities/`` (entity-resolution
+    variants with truth, one person per 10 transfers) comes from its own random stream. Raises
+    ``UsageError`` (FI070) for parameters it cannot honour.
     """
     _check(transfers, start, days)
     n_graph = len(cases_graph.BUILDERS) + len(cases_graph.ON_TOP)
@@ -169,6 +171,8 @@ def generate(
         truth = book.truth(world, make.by_file())
         write_table(tmp / "truth.parquet", truth)
         files["truth.parquet"] = truth.height
+        # identity variants with truth (own RNG stream: the files above do not change)
+        identity_files = write_identities(tmp, identity_persons(transfers), seed)
         counts = book.counts()
         manifest = {
             "generator": "finintel.synth",
@@ -200,7 +204,7 @@ def generate(
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return GenerateSummary(
         out_dir=out,
-        files=dict(sorted(files.items())),
+        files=dict(sorted({**files, **identity_files}.items())),
         cases=sum(c["cases"] for c in counts.values()),
         truth_rows=truth.height,
         seed=seed,

@@ -332,9 +332,12 @@ def detect(
     entity_transfers = transfers
     if needs_entities(rules):
         if entities is None:
-            from finintel.resolve import resolve
+            from finintel.resolve import account_holders, resolve
 
-            entities = resolve(parties if parties is not None else pl.DataFrame(schema=PARTIES))
+            entities = resolve(
+                parties if parties is not None else pl.DataFrame(schema=PARTIES),
+                accounts=account_holders(transfers),
+            )
         entity_transfers = by_entity(transfers, entities.members)
     plans = []
     graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
