@@ -53,8 +53,11 @@ format: $(STAMP)  ## apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix finintel tests bench
 	$(BIN)/ruff format finintel tests bench
 
-bench: $(STAMP)  ## benchmark the engine on generated drops (bench/results/)
-	$(BIN)/python bench/run.py
+SIZES ?= 1M,3M
+
+bench: $(STAMP)  ## benchmark against the floor and peers (SIZES=1M,3M,10M; bench/results/)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run.py --sizes $(SIZES)
 
 fixtures: $(STAMP)  ## regenerate the committed demo drop and bad-input fixtures
 	$(BIN)/python fixtures/build.py

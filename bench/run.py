@@ -1,18 +1,22 @@
-"""``make bench``: wall time and peak memory of each engine step on generated drops.
+"""``make bench``: wall time and peak memory of each engine step and of its peers.
 
-Each step runs in its own process (so peak RSS is that step's own), on drops generated once
-and cached in ``bench/cache/``. Results go to ``bench/results/<date>-<host>.json`` and a
-Markdown table next to it. Sizes: ``BENCH_SIZES`` (comma-separated transfer counts, default
-1,000,000). Steps so far: the floor (a bare polars read of the drop's files), ``load``
-(validate + de-duplicate in memory), ``ingest`` (into a fresh Delta store) and ``run`` (the
-whole batch with the shipped rule library); with pyspark installed also ``run-spark`` (the same
-batch with ``--engine spark`` on ``local[2]``: Spark's overhead on one machine; the peak RSS is
-the driver's, the JVM and its Python workers are not counted). The peers and the remaining targets of the
-benchmark issue come with it.
+Every step runs in its own process (so peak RSS is that step's own) on drops generated once
+with ``finintel.generate`` and cached in ``bench/cache/``: ``floor`` (S, a bare polars read of
+the drop), ``load`` (validate + de-duplicate in memory), ``ingest`` (into a fresh Delta store),
+``windowed`` and ``graph`` (the shipped rules of each family, ``finintel.detect``), ``trace``
+(100 seeds), ``run`` (the whole batch) and, with pyspark installed, ``run-spark`` (the batch on
+Spark ``local[2]``) for every size; on the first size of at least 1M the
+peers: DuckDB SQL for three windowed typologies (:mod:`peer_duckdb`, results checked equal),
+IBM's Graph Feature Preprocessor (:mod:`peer_gfp`); the networkx cycle reference
+(:mod:`peer_networkx`) on a 100k drop; start-up of ``import finintel`` and ``--help``.
+
+``python bench/run.py --sizes 1M,3M`` (``make bench SIZES=1M,3M,10M``). Results go to
+``bench/results/<date>-<host>.json``, a Markdown table and a PNG plot (:mod:`report`).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -20,104 +24,190 @@ import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-HERE = Path(__file__).resolve().parent
-CACHE = HERE / "cache"
-RESULTS = HERE / "results"
-SEED = 11
-STEPS = ("floor", "load", "ingest", "run") + (
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import CYCLE_REF_SIZE, RESULTS, ROOT, SEED, canonical_for, parse_size, timed
+
+ENGINE_STEPS = ("floor", "load", "ingest", "windowed", "graph", "trace", "run") + (
     ("run-spark",) if importlib.util.find_spec("pyspark") else ()
 )
 
 
-def drop_for(size: int) -> Path:
-    """The cached generated drop of ``size`` transfers (generated on first use)."""
-    out = CACHE / f"drop-{size}-s{SEED}"
-    if not (out / "drop").is_dir():
-        import finintel
+def step(name: str, size: int) -> dict[str, Any]:
+    """Run one step in this process (polars and finintel imported before the clock starts)."""
+    import polars  # noqa: F401
 
-        finintel.generate(out, transfers=size, seed=SEED)
-    return out / "drop"
+    import finintel  # noqa: F401
+
+    if name in ("peer_ours", "peer_duckdb"):
+        import peer_duckdb
+
+        return timed(lambda: (peer_duckdb.ours if name == "peer_ours" else peer_duckdb.duck)(size))
+    if name.startswith("gfp:"):
+        import peer_gfp
+
+        return timed(lambda: peer_gfp.gfp(size, name[4:]))
+    if name == "columns":
+        return {"bytes": column_bytes(size)}
+    if name == "nx_cycles":
+        import peer_networkx
+
+        return timed(lambda: peer_networkx.cycles(size))
+    from steps import STEPS
+
+    return timed(lambda: STEPS[name](size))
 
 
-def step(name: str, drop: Path) -> dict[str, object]:
-    """Run one step in this process; returns its timing (peak RSS read by the caller)."""
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def sub(name: str, size: int, timeout: float | None = None, quiet: bool = False) -> dict[str, Any]:
+    """Run ``name`` in a fresh process; a failure or timeout is recorded, not raised."""
+    cmd = [sys.executable, __file__, "--step", name, str(size)]
+    try:
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env=_env(), check=False
+        )
+    except subprocess.TimeoutExpired:
+        r: dict[str, Any] = {
+            "seconds": None,
+            "timed_out": timeout,
+            "error": f"timed out after {timeout:.0f} s",
+        }
+    else:
+        if out.returncode == 0:
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+        else:
+            # the last line that says something (not a backtrace frame or note)
+            said = [
+                line
+                for line in out.stderr.strip().splitlines()
+                if line.strip()
+                and not line.startswith((" ", "note:", "stack backtrace"))
+                and "backtrace" not in line
+            ]
+            tail = (said or ["?"])[-1]
+            r = {"seconds": None, "error": f"exit {out.returncode}: {tail}"}
+    r.update(step=name, size=size)
+    if quiet:
+        return r
+    shown = "—" if r.get("seconds") is None else f"{r['seconds']:8.2f} s"
+    print(f"{size:>10,} {name:<16} {shown:>10} {r.get('peak_rss_mb', 0):>8.0f} MB"
+          f"  {r.get('error', '')}", flush=True)  # fmt: skip
+    return r
+
+
+def startup(repeat: int = 3) -> list[dict[str, Any]]:
+    """Best of ``repeat`` wall times of ``import finintel`` and ``finintel --help``."""
+    out = []
+    for name, args in (
+        ("import finintel", ["-c", "import finintel"]),
+        ("finintel --help", ["-m", "finintel.cli", "--help"]),
+    ):
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, *args], check=True, capture_output=True, env=_env())
+            best = min(best, time.perf_counter() - start)
+        out.append({"step": name, "size": 0, "seconds": round(best, 3)})
+        print(f"{'':>10} {name:<16} {best:8.2f} s", flush=True)
+    return out
+
+
+def column_bytes(size: int) -> int:
+    """In-memory size of the canonical columns the engine uses (polars' estimate)."""
     import polars as pl
 
-    start = time.perf_counter()
-    rows = 0
-    if name == "floor":
-        for f in sorted(drop.glob("*.parquet")):
-            rows += pl.read_parquet(f).height
-    elif name == "load":
-        import finintel
-
-        rows = finintel.load(drop).records.height
-    elif name == "ingest":
-        import finintel
-
-        with tempfile.TemporaryDirectory() as tmp:
-            summary = finintel.ingest_to_store(drop, Path(tmp) / "store")
-            rows = summary.totals()["rows_accepted"]
-    elif name in ("run", "run-spark"):
-        import finintel
-
-        spark = {"engine": "spark", "spark_master": "local[2]"} if name == "run-spark" else {}
-        with tempfile.TemporaryDirectory() as tmp:
-            summary = finintel.run(drop, HERE.parent / "rules", Path(tmp) / "out", **spark)
-            rows = summary.totals["rows_accepted"]
-    else:
-        raise SystemExit(f"unknown step {name!r}")
-    seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "step": name,
-        "seconds": round(seconds, 3),
-        "peak_rss_mb": round(peak_mb, 1),
-        "rows": rows,
-    }
+    return int(pl.read_parquet(canonical_for(size)).estimated_size())
 
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--step":
-        print(json.dumps(step(sys.argv[2], Path(sys.argv[3]))))
+        limit = int(os.environ.get("BENCH_MEM_LIMIT_MB", "0"))
+        if limit:  # a step over the cap fails (recorded) instead of waking the OOM killer
+            resource.setrlimit(resource.RLIMIT_AS, (limit * 2**20, limit * 2**20))
+        print(json.dumps(step(sys.argv[2], int(sys.argv[3]))))
         return
-    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1000000").split(",")]
-    results = []
-    for size in sizes:
-        drop = drop_for(size)
-        floor = None
-        for name in STEPS:
-            out = subprocess.run(
-                [sys.executable, __file__, "--step", name, str(drop)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            r["size"] = size
-            if name == "floor":
-                floor = r["seconds"]
-            r["x_floor"] = round(r["seconds"] / floor, 1) if floor else None
-            results.append(r)
-            print(
-                f"{size:>10} {name:<8} {r['seconds']:>8.2f} s {r['peak_rss_mb']:>8.0f} MB  ×{r['x_floor']}"
-            )
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default=os.environ.get("SIZES", "1M,3M"))
+    ap.add_argument("--gfp-timeout", type=float, default=180.0, help="seconds per GFP feature")
+    ap.add_argument("--no-peers", action="store_true", help="engine steps only")
+    ap.add_argument(
+        "--mem-limit",
+        type=float,
+        default=0.8,
+        help="address-space cap of each step, as a share of the machine's memory (0: none)",
+    )
+    args = ap.parse_args()
+    if args.mem_limit:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        os.environ["BENCH_MEM_LIMIT_MB"] = str(int(total * args.mem_limit / 2**20))
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    peer_size = next((s for s in sizes if s >= 1_000_000), sizes[0])
+    meta = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "seed": SEED,
+        "sizes": sizes,
+        "peer_size": peer_size,
+        "column_bytes": {},
+        "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+        "date": date.today().isoformat(),
+        "host": platform.node() or "host",
+    }
+    doc: dict[str, Any] = {"meta": meta, "results": [], "peers": {}}
+    stem = RESULTS / f"{meta['date']}-{meta['host']}"
+    # The peer size first, then its peers, then the other sizes; the files are rewritten
+    # after every step, so an interrupted run still leaves what it measured.
+    for size in sorted(sizes, key=lambda s: (s != peer_size, s)):
+        canonical_for(size)  # generate and load once, outside the measured steps
+        meta["column_bytes"][str(size)] = sub("columns", size, quiet=True)["bytes"]
+        for name in ENGINE_STEPS:
+            doc["results"].append(sub(name, size))
+            save(doc, stem)
+        if size == peer_size and not args.no_peers:
+            peers(doc, stem, peer_size, args.gfp_timeout)
+            doc["results"] += startup()
+    save(doc, stem, with_plot=True)
+    print(f"results: {stem}.json, .md, .png")
+
+
+def peers(doc: dict[str, Any], stem: Path, size: int, gfp_timeout: float) -> None:
+    """DuckDB (results compared), GFP (each feature under a timeout), networkx cycles."""
+    import peer_duckdb
+    import peer_gfp
+
+    doc["results"] += [sub("peer_ours", size), sub("peer_duckdb", size)]
+    doc["peers"]["duckdb_equal"] = peer_duckdb.compare(size)
+    save(doc, stem)
+    for f in peer_gfp.FEATURES:
+        doc["results"].append(sub(f"gfp:{f}", size, gfp_timeout))
+        save(doc, stem)
+    canonical_for(CYCLE_REF_SIZE)
+    doc["results"].append(sub("nx_cycles", CYCLE_REF_SIZE))
+    save(doc, stem)
+
+
+def save(doc: dict[str, Any], stem: Path, with_plot: bool = False) -> None:
+    """Write the JSON, the Markdown (with the targets so far) and, at the end, the plot."""
+    import report
+
+    doc["meta"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    doc["targets"] = report.targets(doc)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = f"{date.today().isoformat()}-{platform.node() or 'host'}"
-    meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "seed": SEED}
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-    lines = ["| size | step | seconds | peak RSS MB | × floor |", "|---:|---|---:|---:|---:|"]
-    lines += [
-        f"| {r['size']:,} | {r['step']} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} | {r['x_floor']} |"
-        for r in results
-    ]
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    print(f"results: {RESULTS / (stem + '.json')}")
+    stem.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(report.markdown(doc))
+    if with_plot:
+        report.plot(doc, stem.with_suffix(".png"))
 
 
 if __name__ == "__main__":

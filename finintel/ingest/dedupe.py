@@ -28,6 +28,12 @@ The text is UTF-8 encoded before hashing. :func:`canonical_text` is the plain-Py
 reference of the same rule. polars' own ``Expr.hash`` is deliberately not used: it is seeded
 and changes between polars versions.
 
+Both steps are vectorised: the digest is the standard SHA-256 computed in Rust by the
+``polars-hash`` plugin (bit-identical to :mod:`hashlib`, so stores written before keep
+matching), and a float's text is polars' own shortest round-trip form wherever that equals
+Python's ``repr`` (``1e-4 <= |x| < 1e16`` and zero, where both write plain digits); only the
+rare other values (exponent forms, NaN, infinities) go through ``repr``.
+
 >>> from datetime import datetime, timezone
 >>> canonical_text({"ts": datetime(2025, 1, 2, tzinfo=timezone.utc), "amount": 100.0,
 ...                 "currency": "EUR"})[:60]
@@ -37,7 +43,6 @@ and changes between polars versions.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -45,6 +50,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
+from polars_hash import CryptographicHashingNameSpace
 
 from finintel.ingest.result import CONTENT_COLUMNS, FileBatch
 from finintel.schema import QUARANTINE, TRANSFERS, UTC_TS, conform
@@ -77,19 +83,21 @@ _KEEP, _DUP, _CONFLICT_FILE, _CONFLICT_STORED = "keep", "duplicate", "conflict_f
 # the row hash
 
 
+#: Between these magnitudes (and at zero) Python's ``repr`` and polars write a float the same
+#: way: the shortest round-trip digits, positional, with ``.0`` for whole numbers.
+_PLAIN_MIN, _PLAIN_MAX = 1e-4, 1e16
+
+
 def _float_text(s: pl.Series) -> pl.Series:
-    # ``v + 0.0`` turns -0.0 into 0.0; repr is the shortest round-trip form on every platform.
-    return pl.Series(
-        s.name, [None if v is None else repr(v + 0.0) for v in s.to_list()], dtype=pl.String
-    )
-
-
-def _sha256_hex(s: pl.Series) -> pl.Series:
-    return pl.Series(
-        s.name,
-        [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in s.to_list()],
-        dtype=pl.String,
-    )
+    """Python's ``repr`` of each float (``-0.0`` as ``0.0``), vectorised where both agree."""
+    x = s.cast(pl.Float64)
+    a = x.abs()
+    text = pl.select(pl.when(a == 0.0).then(pl.lit("0.0")).otherwise(x.cast(pl.String))).to_series()
+    plain = x.is_finite() & (((a >= _PLAIN_MIN) & (a < _PLAIN_MAX)) | (a == 0.0))
+    other = (x.is_not_null() & ~plain).arg_true()
+    if other.len():
+        text = text.scatter(other, [repr(v) for v in x.gather(other).to_list()])
+    return text.alias(s.name)
 
 
 def _field_expr(column: str) -> pl.Expr:
@@ -128,11 +136,7 @@ def row_hash_expr(columns: Sequence[str] = CONTENT_COLUMNS) -> pl.Expr:
     >>> lf.select(row_hash_expr()).collect().item()[:16]
     '1ac79ea8faf957dd'
     """
-    return (
-        canonical_text_expr(columns)
-        .map_batches(_sha256_hex, return_dtype=pl.String, is_elementwise=True)
-        .alias("row_hash")
-    )
+    return CryptographicHashingNameSpace(canonical_text_expr(columns)).sha2_256().alias("row_hash")
 
 
 def _text(value: object) -> str:

@@ -1,0 +1,99 @@
+"""Shared pieces of ``make bench``: cached drops, sizes, and the per-step measurement."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = HERE / "cache"
+RESULTS = HERE / "results"
+RULES = ROOT / "rules"
+SEED = 11
+#: Size of the drop of the networkx cycle reference (naive enumeration: keep it small).
+CYCLE_REF_SIZE = 100_000
+
+
+def parse_size(text: str) -> int:
+    """``"3M"`` -> 3_000_000, ``"100k"`` -> 100_000, ``"2500"`` -> 2500."""
+    t = text.strip().lower()
+    mult = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
+    return int(float(t[:-1] if mult > 1 else t) * mult)
+
+
+def size_label(size: int) -> str:
+    """``3_000_000`` -> ``"3M"``."""
+    for unit, div in (("M", 1_000_000), ("k", 1_000)):
+        if size % div == 0:
+            return f"{size // div}{unit}"
+    return str(size)
+
+
+def drop_dir(size: int) -> Path:
+    """The cached generated drop of ``size`` transfers (generated on first use)."""
+    out = CACHE / f"drop-{size}-s{SEED}"
+    if not (out / "drop").is_dir():
+        import finintel
+
+        finintel.generate(out, transfers=size, seed=SEED)
+    return out
+
+
+def drop_for(size: int) -> Path:
+    """The drop folder (the parquet files) of ``size`` transfers."""
+    return drop_dir(size) / "drop"
+
+
+def canonical_for(size: int) -> Path:
+    """Canonical moved transfers of the drop (``finintel.load`` once), shared by the steps
+    that measure detection, tracing and the peers on the same data."""
+    path = drop_dir(size) / "canonical.parquet"
+    if not path.exists():
+        import polars as pl
+
+        import finintel
+        from finintel.schema import MOVED_STATUS
+
+        ds = finintel.load(drop_for(size))
+        frame = ds.transfers.filter(pl.col("status") == MOVED_STATUS).collect()
+        tmp = path.with_suffix(".tmp")
+        frame.write_parquet(tmp)
+        tmp.replace(path)
+    return path
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (MB).
+
+    Linux's ``VmHWM`` belongs to the address space, which ``exec`` replaces; ``ru_maxrss``
+    survives ``exec`` and so would count the parent's memory at ``fork`` (the orchestrator's).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``fn`` and add its wall time (``seconds``, unless ``fn`` timed its own core part),
+    the CPU time of the whole call (``cpu_seconds``: steadier than wall time on a shared
+    machine) and the process's peak RSS."""
+    start, cpu = time.perf_counter(), cpu_seconds()
+    out = fn()
+    seconds = out.pop("seconds", None)
+    out["seconds"] = round(time.perf_counter() - start if seconds is None else seconds, 3)
+    out["cpu_seconds"] = round(cpu_seconds() - cpu, 3)
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    return out

@@ -1,0 +1,119 @@
+"""The engine's own steps, each run by ``run.py`` in a fresh process (``--step NAME SIZE``).
+
+``floor`` is S of the targets: a bare polars read of the drop's files. ``windowed`` and
+``graph`` run ``finintel.detect`` with the shipped rules of that family (graph kinds are the
+:class:`~finintel.typology.primitives.cycle.GraphKind` subclasses) over the canonical transfers;
+``trace`` follows 100 seed accounts forward with every policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import RULES, canonical_for, drop_for
+
+
+def _floor(size: int) -> dict[str, Any]:
+    import polars as pl
+
+    rows = sum(pl.read_parquet(f).height for f in sorted(drop_for(size).glob("*.parquet")))
+    return {"rows": rows}
+
+
+def _load(size: int) -> dict[str, Any]:
+    import finintel
+
+    return {"rows": finintel.load(drop_for(size)).records.height}
+
+
+def _ingest(size: int) -> dict[str, Any]:
+    import finintel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = finintel.ingest_to_store(drop_for(size), Path(tmp) / "store")
+        return {"rows": summary.totals()["rows_accepted"]}
+
+
+def rules_of(family: str) -> Any:
+    """The shipped rules whose kind is a graph kind (``"graph"``) or not (``"windowed"``)."""
+    import finintel
+    from finintel.typology.loader import registry
+    from finintel.typology.primitives.cycle import GraphKind
+
+    rules = finintel.load_rules(RULES)
+    kinds = registry()
+    chosen = tuple(
+        r for r in rules.rules if isinstance(kinds[r.kind], GraphKind) == (family == "graph")
+    )
+    return dataclasses.replace(rules, rules=chosen)
+
+
+def _detect(size: int, family: str) -> dict[str, Any]:
+    import polars as pl
+
+    import finintel
+
+    rules = rules_of(family)
+    frame = pl.read_parquet(canonical_for(size))
+    start = time.perf_counter()
+    alerts = finintel.detect(frame, rules)
+    return {
+        "seconds": time.perf_counter() - start,
+        "rows": frame.height,
+        "rules": len(rules.rules),
+        "alerts": len(alerts),
+    }
+
+
+def seeds(frame: Any, n: int = 100) -> list[str]:
+    """``n`` sending accounts spread evenly over the sorted distinct senders (deterministic)."""
+    accounts = frame.get_column("src_account").drop_nulls().unique().sort()
+    step = max(1, accounts.len() // n)
+    return [str(a) for a in accounts.gather_every(step).head(n).to_list()]
+
+
+def _trace(size: int) -> dict[str, Any]:
+    import polars as pl
+
+    import finintel
+
+    frame = pl.read_parquet(canonical_for(size))
+    chosen = seeds(frame)
+    start = time.perf_counter()
+    flows = finintel.trace(frame, chosen, direction="forward", max_hops=4, window="30d")
+    return {
+        "seconds": time.perf_counter() - start,
+        "seeds": len(chosen),
+        "flow_rows": flows.flows.height,
+    }
+
+
+def _run(size: int, engine: str = "polars") -> dict[str, Any]:
+    import finintel
+
+    spark = {"engine": "spark", "spark_master": "local[2]"} if engine == "spark" else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = finintel.run(drop_for(size), RULES, Path(tmp) / "out", **spark)
+        return {
+            "rows": summary.totals["rows_accepted"],
+            "alerts": summary.alerts,
+            "timings": summary.timings,
+        }
+
+
+STEPS = {
+    "floor": _floor,
+    "load": _load,
+    "ingest": _ingest,
+    "windowed": lambda size: _detect(size, "windowed"),
+    "graph": lambda size: _detect(size, "graph"),
+    "trace": _trace,
+    "run": _run,
+    # the same batch on Spark local[2]: its overhead on one machine (peak RSS is the driver's;
+    # the JVM and its Python workers are not counted)
+    "run-spark": lambda size: _run(size, "spark"),
+}

@@ -1,0 +1,75 @@
+"""The bench's helpers: sizes, targets (met / missed) and the Markdown table (bench/)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import report
+from common import parse_size, size_label
+
+
+def test_sizes_read_and_print() -> None:
+    assert [parse_size(s) for s in ("1M", "3m", "100k", "2500", "1.5M")] == [
+        1_000_000, 3_000_000, 100_000, 2_500, 1_500_000,
+    ]  # fmt: skip
+    assert [size_label(n) for n in (1_000_000, 100_000, 2_500)] == ["1M", "100k", "2500"]
+
+
+def _doc() -> dict[str, Any]:
+    def r(step: str, size: int, seconds: float | None, **kw: Any) -> dict[str, Any]:
+        return {"step": step, "size": size, "seconds": seconds, "peak_rss_mb": 100.0, **kw}
+
+    m = 1_000_000
+    return {
+        "meta": {"sizes": [m, 3 * m], "peer_size": m, "column_bytes": {str(3 * m): 2**20 * 50},
+                 "date": "d", "host": "h", "cpus": 2, "python": "3.11",
+                 "load_average_at_start": [1], "load_average_at_end": [1]},
+        "results": [
+            r("floor", m, 1.0), r("floor", 3 * m, 2.0), r("run", m, 20.0), r("run", 3 * m, 80.0),
+            r("trace", 3 * m, 4.0), r("graph", m, 5.0),
+            r("peer_ours", m, 3.0, typologies={"fan_in": 1.0, "structuring": 1.0, "pass_through": 1.0}),
+            r("peer_duckdb", m, 6.0, typologies={"fan_in": 4.0, "structuring": 1.0, "pass_through": 2.0}),
+            r("gfp:fan", m, None, timed_out=180.0, error="timed out after 180 s"),
+            r("gfp:scatter-gather", m, 2.0), r("gfp:temp-cycle", m, 8.0),
+            r("nx_cycles", 100_000, 1.0, networkx_seconds=60.0, equal=True),
+            r("finintel --help", 0, 1.5),
+        ],
+        "peers": {"duckdb_equal": {"fan_in": True, "structuring": True, "pass_through": False}},
+    }  # fmt: skip
+
+
+def test_targets_are_judged_from_the_ratios() -> None:
+    doc = _doc()
+    got = {t["target"]: (t["measured"], t["met"]) for t in report.targets(doc)}
+    assert got["whole run at 3M"] == (40.0, False)  # 80 s / S of 2 s
+    assert got["fan_in at 1M"] == (1.0, True)
+    assert got["fan_in vs DuckDB"] == (0.25, True)
+    # faster than DuckDB, but the results differ: not met
+    assert got["pass_through vs DuckDB"] == (0.5, False)
+    # GFP timed out: its time is at least the timeout
+    assert got["fan_in (7d) vs GFP fan"] == (pytest.approx(1 / 180), True)
+    assert got["graph kinds (all graph rules) vs GFP scatter-gather + temporal cycles"] == (
+        0.5,
+        True,
+    )
+    assert got["temporal cycles vs networkx (100k)"] == (60.0, True)
+    assert got["trace 100 seeds at 3M (s)"] == (4.0, True)
+    assert got["run time 3M / 1M"] == (4.0, False)  # > 1.2 × 3
+    assert got["run peak RSS at 3M / columns in memory"] == (2.0, True)
+    assert got["finintel --help (s)"] == (1.5, False)
+    assert got["100M transfers on this machine"] == (None, None)
+
+
+def test_markdown_lists_steps_and_targets() -> None:
+    doc = _doc()
+    doc["targets"] = report.targets(doc)
+    md = report.markdown(doc)
+    assert "| 3M | run | 80.00 | — | 100 | 40.0 |" in md
+    assert "| whole run at 3M | ≤ 30× S | 40.00 | **missed** |" in md
+    assert "pass_through NO" in md
