@@ -1,4 +1,4 @@
-"""Identifier normalisation that needs reference data: phone numbers to E.164.
+"""Identifier normalisation: phone numbers to E.164, IP addresses, account keys.
 
 ``phonenumbers`` (Google's libphonenumber data) parses local forms with the holder's country as
 the region (``0542 049512`` in AE → ``+971542049512``), and ``00`` international prefixes.
@@ -13,6 +13,8 @@ row.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 import phonenumbers
 import polars as pl
@@ -46,6 +48,38 @@ def e164(frame: pl.DataFrame, phone: str, country: str | None = None) -> pl.Seri
     return pairs.join(lookup, on=["p", "r"], how="left", nulls_equal=True, maintain_order="left")[
         "e"
     ].alias(phone)
+
+
+def ip_text(text: str) -> str | None:
+    """The normal text of an IP address (stdlib :mod:`ipaddress`), or None when it is not one.
+
+    IPv6 is written compressed in lower case; an IPv4-mapped IPv6 address is its IPv4 address;
+    a port or brackets around an IPv6 address are dropped.
+
+    >>> ip_text(" 192.168.001.10 "), ip_text("2001:DB8:0:0:0:0:0:1"), ip_text("[::ffff:10.0.0.1]:443")
+    (None, '2001:db8::1', '10.0.0.1')
+    >>> ip_text("10.0.0.7:8080"), ip_text("300.1.1.1"), ip_text("n/a")
+    ('10.0.0.7', None, None)
+    """
+    value = text.strip()
+    if value.startswith("["):
+        value = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return address.compressed
+
+
+def ip_addresses(values: pl.Series) -> pl.Series:
+    """:func:`ip_text` of each value (computed once per distinct value; null stays null)."""
+    distinct = values.drop_nulls().unique().to_list()
+    lookup = {v: ip_text(v) for v in distinct}
+    return values.replace_strict(lookup, default=None, return_dtype=pl.String)
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"

@@ -19,13 +19,14 @@ twice what it receives; an *intermediary* both receives and sends otherwise; eve
 *participant*. ``centrality`` is the member's share of the network's flow,
 ``(in + out) / (2 × total)``, so the members' shares sum to 1.
 
-Shared infrastructure (``shared``, facts): a phone, e-mail or address recorded for parties of the
-report under different names (names are grouped as the ``shared_identifier`` kind groups them:
+Shared infrastructure (``shared``, facts): a phone, e-mail, address, device id or IP address
+recorded for parties of the report under different names (names are grouped as the ``shared_identifier`` kind groups them:
 spelling variants, an added or dropped name part and relatives with one family name are one
 name) links those parties: one row per identifier with its ``type``, the
 normalised ``value`` (phones E.164, see :mod:`finintel.typology.primitives.shared_identifier`),
-``n_names``, ``n_parties``, the names, the party and account entities and their networks. The
-parties schema carries no device ids or IP addresses, so none are reported.
+``n_names``, ``n_parties``, the names, the party and account entities and their networks. A
+device or IP address used by very many names (a public Wi-Fi, a carrier's NAT) is listed too,
+with its counts: a shared identifier is a lead, and ``n_names`` says how weak it is.
 
 Resolved persons (``persons``, facts with assessment columns): parties of the report that entity
 resolution found to be one person, with every recorded variant, identifier and account and why
@@ -183,7 +184,7 @@ SCORES: dict[str, pl.DataType] = {
 }
 
 #: The identifiers of the parties schema that are infrastructure (shared by names: a link).
-INFRASTRUCTURE: tuple[str, ...] = ("phone", "email", "address")
+INFRASTRUCTURE: tuple[str, ...] = ("phone", "email", "address", "device_id", "ip_address")
 
 #: Shared infrastructure: one row per identifier used by report parties under different names.
 SHARED: dict[str, pl.DataType] = {
@@ -415,7 +416,7 @@ def _party_values(parties: pl.DataFrame) -> pl.DataFrame:
             "party_id", pl.lit("id_number").alias("type"), idn.alias("value"), "country", "source"
         ),
     ]
-    for col in ("phone", "email", "address"):
+    for col in ("phone", "email", "address", "device_id", "ip_address"):
         parts.append(
             parties.select(
                 "party_id",
@@ -435,7 +436,8 @@ def _shared(
     pseudo: Pseudonymiser | None,
     ranks: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    """Phones, e-mails and addresses of the report's parties recorded under different names."""
+    """Phones, e-mails, addresses, devices and IP addresses of the report's parties recorded
+    under different names."""
     from finintel.names import name_key
     from finintel.typology.primitives.shared_identifier import name_groups, normalise_identifier
 

@@ -7,12 +7,15 @@ Parties (DESIGN §3) are linked into entities in two stages, every link kept as 
    the optional ``accounts`` (rule ``account``, strong); the same e-mail merges (rule
    ``email``, medium; ``ResolveParams.email_merges``). A shared phone or address alone never
    merges — families and shops share them — it only supports a name match, and not even that
-   when many parties record it (``max_support_parties``: a shop's or an agent's).
+   when many parties record it (``max_support_parties``: a shop's or an agent's). A shared
+   device id or IP address is the weakest support, under the same limit (a family's tablet, a
+   public Wi-Fi or a carrier's NAT address).
 2. **Names within blocks.** Candidate pairs come from blocks (each name-key part + birth date,
-   name key + country, phone, address, e-mail; each also split by name-key part when too large),
+   name key + country, phone, address, e-mail, device, IP address; each also split by name-key
+   part when too large),
    so no step compares all parties with all. A pair merges when its name similarity is at least
    ``name_threshold`` AND a supporting field agrees (rule ``name+birth_date``, ``name+email``,
-   ``name+phone``, ``name+address``) and the birth dates do not contradict each other
+   ``name+phone``, ``name+address``, ``name+device_id``, ``name+ip_address``) and the birth dates do not contradict each other
    (1 January birth dates are placeholders: they never support a merge).
 
 The name similarity is an IDF-weighted token alignment: names are split into parts (Arabic
@@ -59,7 +62,7 @@ import polars as pl
 
 from finintel.errors import ConfigError, DataError, FinintelError, Location, did_you_mean, raise_all
 from finintel.hashing import digest_text
-from finintel.identifiers import account_keys, e164
+from finintel.identifiers import account_keys, e164, ip_addresses
 from finintel.names import PARTICLES, name_key, vowel_key
 from finintel.schema import PARTIES
 
@@ -83,8 +86,12 @@ RULES: tuple[str, ...] = (
     "name+email",
     "name+phone",
     "name+address",
+    "name+device_id",
+    "name+ip_address",
 )
 _PRIORITY = {r: i for i, r in enumerate(RULES)}
+#: Identifiers that support a name match (never merge alone), strongest first.
+_SUPPORT_IDS: tuple[str, ...] = ("phone", "email", "address", "device_id", "ip_address")
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,9 @@ class ResolveParams:
     #: the score of two parts of at least 4 letters one edit apart (two for 7 letters or more;
     #: optimal string alignment: a transposition is one edit): "Ibrahim" / "Ibrhim" [0.9]
     typo_score: float = 0.9
-    #: a phone or address recorded for more parties than this is a shop's or an agent's: it
-    #: supports no name match (it still forms a candidate block) [12]
+    #: a phone, address, device or IP address recorded for more parties than this is a shop's,
+    #: an agent's or a public network's: it supports no name match (it still forms a candidate
+    #: block) [12]
     max_support_parties: int = 12
     #: the score of one name written with other spacing or particles ("Ben Ali" / "Benali") [0.95]
     joined_score: float = 0.95
@@ -345,6 +353,8 @@ def _normalise(parties: pl.DataFrame) -> pl.DataFrame:
             .str.replace_all(r"[^\p{L}\p{N}]+", " ")
             .str.strip_chars()
         ).alias("address_n"),
+        _blank(pl.col("device_id").str.strip_chars().str.to_lowercase()).alias("device_n"),
+        pl.col("ip_address").map_batches(ip_addresses, return_dtype=pl.String).alias("ip_n"),
         _blank(_ascii(pl.col("name"))).alias("ascii"),
         name_key(pl.col("name")).alias("key"),
     )
@@ -630,7 +640,8 @@ def _pairs_in_blocks(blocks: pl.DataFrame, max_block: int) -> tuple[pl.DataFrame
 
 def _blocks(attrs: pl.DataFrame, parts: pl.DataFrame, params: ResolveParams) -> pl.DataFrame:
     """Blocking keys per node: name-key part + birth date, name key + country, and the
-    supporting identifiers (phone, address, e-mail), each split by name-key part when large."""
+    supporting identifiers (phone, address, e-mail, device, IP address), each split by name-key
+    part when large; a device or IP address of more than ``max_support_parties`` forms none."""
     max_block = params.max_block
     dob = attrs.filter((pl.col("kind") == "birth_date") & ~_placeholder(params)).select(
         "node", pl.col("value").alias("d")
@@ -643,10 +654,16 @@ def _blocks(attrs: pl.DataFrame, parts: pl.DataFrame, params: ResolveParams) -> 
     key_ctry = keys.join(ctry, on="node").select(
         "node", (pl.lit("n|") + pl.col("k") + pl.lit("|") + pl.col("c")).alias("block")
     )
-    ident = attrs.filter(pl.col("kind").is_in(["phone", "address", "email"])).select(
+    ident = attrs.filter(pl.col("kind").is_in(_SUPPORT_IDS)).select(
         "node", (pl.col("kind") + pl.lit("|") + pl.col("value")).alias("block")
     )
     sizes = ident.group_by("block").agg(pl.len().alias("size"))
+    # a device or IP address of many parties (a public network) supports nothing: no block
+    busy_net = sizes.filter(
+        pl.col("block").str.contains(r"^(device_id|ip_address)\|")
+        & (pl.col("size") > params.max_support_parties)
+    )
+    ident = ident.join(busy_net, on="block", how="anti")
     big = ident.join(sizes.filter(pl.col("size") > max_block), on="block", how="semi")
     split = big.join(parts, on="node").select(
         "node", (pl.col("block") + pl.lit("|") + pl.col("part")).alias("block")
@@ -714,6 +731,8 @@ def resolve(
             _attr(rows, "email_n", "email"),
             _attr(rows, "phone_n", "phone"),
             _attr(rows, "address_n", "address"),
+            _attr(rows, "device_n", "device_id"),
+            _attr(rows, "ip_n", "ip_address"),
             _attr(rows, "birth_date", "birth_date"),
             _attr(rows, "key", "key"),
             _attr(rows, "country_n", "country"),
@@ -764,7 +783,7 @@ def resolve(
     )
     support = _support(cand, attrs, p)
     supported = pl.any_horizontal(
-        pl.col(f"m_{k}").is_not_null() for k in ("birth_date", "phone", "email", "address")
+        pl.col(f"m_{k}").is_not_null() for k in ("birth_date", *_SUPPORT_IDS)
     )
     name_pairs = name_pairs.join(
         support.select("a", "b", "has_dob", supported.alias("_sup")), on=["a", "b"], how="left"
@@ -818,15 +837,21 @@ def resolve(
         .then(pl.lit("name+email"))
         .when(pl.col("m_address").is_not_null())
         .then(pl.lit("name+address"))
+        .when(pl.col("m_device_id").is_not_null())
+        .then(pl.lit("name+device_id"))
+        .when(pl.col("m_ip_address").is_not_null())
+        .then(pl.lit("name+ip_address"))
     )
-    value = pl.coalesce("m_birth_date", "m_phone", "m_email", "m_address")
+    value = pl.coalesce(
+        "m_birth_date", "m_phone", "m_email", "m_address", "m_device_id", "m_ip_address"
+    )
     reason = (
         pl.when(pl.col("dob_conflict"))
         .then(pl.lit("birth dates differ"))
         .when(pl.col("name_score") < thr)
         .then(pl.format("name score {} < {}", pl.col("name_score").round(3), pl.lit(thr)))
         .when(rule.is_null())
-        .then(pl.lit("no supporting field (birth date, phone, e-mail, address)"))
+        .then(pl.lit("no supporting field (birth date, phone, e-mail, address, device, IP)"))
     )
     name_edges = best.with_columns(
         rule.alias("rule"),
@@ -948,9 +973,10 @@ def _placeholder(params: ResolveParams) -> pl.Expr:
 
 def _support(cand: pl.DataFrame, attrs: pl.DataFrame, params: ResolveParams) -> pl.DataFrame:
     """Per candidate pair: the first shared value of each supporting field, birth-date conflict."""
-    kinds = ["birth_date", "phone", "email", "address"]
+    kinds = ["birth_date", *_SUPPORT_IDS]
     sup = attrs.filter(pl.col("kind").is_in(kinds))
-    # a phone or address of many parties (a shop's, an agent's) supports nothing
+    # a phone, address, device or IP address of many parties (a shop's, an agent's, a public
+    # Wi-Fi's) supports nothing
     busy = pl.len().over("kind", "value") > params.max_support_parties
     # values as integer ids: the joins below are over every candidate pair (memory)
     sup = sup.with_columns(
@@ -960,7 +986,8 @@ def _support(cand: pl.DataFrame, attrs: pl.DataFrame, params: ResolveParams) -> 
         .alias("vid")
     )
     strong = sup.filter(
-        ~_placeholder(params) & ~(pl.col("kind").is_in(["phone", "address"]) & busy)
+        ~_placeholder(params)
+        & ~(pl.col("kind").is_in(["phone", "address", "device_id", "ip_address"]) & busy)
     ).select("node", "vid")
     shared = (
         cand.join(strong.rename({"node": "a"}), on="a")
@@ -1080,6 +1107,8 @@ def _assemble(
             rows.select("node", (pl.lit("phone:") + pl.col("phone_n")).alias("i")),
             rows.select("node", (pl.lit("email:") + pl.col("email_n")).alias("i")),
             rows.select("node", (pl.lit("address:") + pl.col("address_n")).alias("i")),
+            rows.select("node", (pl.lit("device_id:") + pl.col("device_n")).alias("i")),
+            rows.select("node", (pl.lit("ip_address:") + pl.col("ip_n")).alias("i")),
             extra_ident,
         ]
     ).drop_nulls()

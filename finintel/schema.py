@@ -62,7 +62,10 @@ MOVED_STATUS = "completed"
 CHANNELS: tuple[str, ...] = ("bank", "mto", "cash", "card", "mobile", "crypto")
 
 #: Parties (holders, senders, receivers). ``id_type`` and ``id_country`` (issuing country of
-#: the ID document) extend DESIGN §3 for entity resolution.
+#: the ID document) extend DESIGN §3 for entity resolution; ``device_id`` and ``ip_address``
+#: (the device and IP address an order was initiated from: online and app channels) extend it
+#: for shared infrastructure. A party with several devices or addresses has one row per
+#: distinct combination (rows are distinct, ``party_id`` repeats), as with several addresses.
 PARTIES: dict[str, pl.DataType] = {
     "party_id": pl.String(),
     "name": pl.String(),
@@ -74,6 +77,8 @@ PARTIES: dict[str, pl.DataType] = {
     "email": pl.String(),
     "address": pl.String(),
     "country": pl.String(),
+    "device_id": pl.String(),
+    "ip_address": pl.String(),
     "source": pl.String(),
 }
 

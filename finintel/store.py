@@ -268,7 +268,8 @@ class Store:
         ids = self._drop_ids(as_of)
         with self._errors("parties", "read"):
             lf = self._scan("parties")
-        return lf.filter(pl.col("drop_id").is_in(ids.implode())).select(list(PARTIES))
+        lf = lf.filter(pl.col("drop_id").is_in(ids.implode()))
+        return conform(lf, PARTIES)
 
     def quarantine(self) -> pl.LazyFrame:
         """The quarantined rows (QUARANTINE columns and the ``drop_id`` of their file)."""
@@ -412,10 +413,13 @@ class Store:
             ) from exc
 
     def _append(self, name: str, frame: pl.DataFrame) -> None:
-        options = {"partition_by": _PARTITIONS[name]} if name in _PARTITIONS else None
+        options: dict[str, Any] = {"partition_by": _PARTITIONS[name]} if name in _PARTITIONS else {}
+        if name == "parties":
+            # stores made before device_id / ip_address gain the columns (older rows: null)
+            options["schema_mode"] = "merge"
         with self._errors(name, "write"):
             frame.select(list(_TABLES[name])).write_delta(
-                str(self._table(name)), mode="append", delta_write_options=options
+                str(self._table(name)), mode="append", delta_write_options=options or None
             )
 
     def _delete_drop(self, name: str, drop_id: str) -> None:
@@ -465,7 +469,7 @@ class Store:
                     & pl.col("party_id").is_in(batch["party_id"].unique().implode())
                     & pl.col("drop_id").is_in(committed.implode())
                 )
-                .select(list(PARTIES))
+                .pipe(conform, PARTIES)
                 .collect()
             )
         return batch.join(

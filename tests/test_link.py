@@ -293,7 +293,23 @@ def test_shared_infrastructure_links_parties_under_different_names() -> None:
     r = link(case.alerts(), dataset=ds)
     eid = dict(r.entities.select("key", "entity_id").iter_rows())
     assert dict(r.shared.schema) == SHARED
-    (row,) = r.shared.drop("shared_id").to_dicts()  # the address has one name: no link
+    # the address has one name: no link; the device (two spellings) and the IP address are
+    by_type = {d["type"]: d for d in r.shared.drop("shared_id").to_dicts()}
+    assert sorted(by_type) == ["device_id", "ip_address", "phone"]
+    for kind, value in (("device_id", "a1b2-c3d4"), ("ip_address", "2001:db8::7")):
+        assert by_type[kind] == {
+            "type": kind,
+            "value": value,
+            "n_names": 2,
+            "n_parties": 2,
+            "names": ["Ali Hassan", "Carla Collector"],  # the device is on one spelling only
+            "parties": sorted([eid["PA1"], eid["PC"]]),
+            "accounts": sorted([eid["A1"], eid["C"]]),
+            "network_ids": [r.entities.filter(pl.col("key") == "C")["network_id"][0]],
+            "sources": ["bank"],
+            "handling": None,
+        }
+    row = by_type["phone"]
     assert row == {
         "type": "phone",
         "value": "+491701234567",  # "0170 1234567" of a DE party in E.164
@@ -306,9 +322,10 @@ def test_shared_infrastructure_links_parties_under_different_names() -> None:
         "sources": ["bank"],
         "handling": None,
     }
-    assert r.meta["report_counts"]["shared"] == 1
+    assert r.meta["report_counts"]["shared"] == 3
     p = Pseudonymiser(KEY)
-    ps = link(case.alerts(), dataset=ds, pseudonymise=p).shared.row(0, named=True)
+    pshared = link(case.alerts(), dataset=ds, pseudonymise=p).shared
+    ps = pshared.filter(pl.col("type") == "phone").row(0, named=True)
     assert ps["value"] == p.value("identifier", "phone:+491701234567")
     assert ps["names"] == sorted(p.value("name", n) for n in row["names"])
     assert ps["n_names"] == 2 and ps["parties"] != row["parties"]

@@ -27,6 +27,8 @@ def _parties(rows: Sequence[Mapping[str, object]]) -> pl.DataFrame:
         "email": pl.String,
         "address": pl.String,
         "country": pl.String,
+        "device_id": pl.String,
+        "ip_address": pl.String,
         "source": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
@@ -121,6 +123,34 @@ def test_swapped_order_with_the_same_phone_merges() -> None:
     assert _same(ents, "x", "y")
     assert _rule(ents, "x") == "name+phone"
     assert ents.members.filter(pl.col("party_id") == "x")["value"][0] == "+971542049512"
+
+
+def test_a_shared_device_or_ip_address_only_supports_a_name_match() -> None:
+    rows = [
+        # one person: swapped order, one device (two spellings of its id)
+        {"party_id": "d1", "name": "Ali Hassan", "device_id": "AB12-CD34"},
+        {"party_id": "d2", "name": "HASSAN ALI", "device_id": " ab12-cd34"},
+        # one IPv6 address written two ways, same name: merges on the weakest support
+        {"party_id": "i1", "name": "Yonas Tesfay", "ip_address": "2001:DB8:0:0:0:0:0:9"},
+        {"party_id": "i2", "name": "Yonas Tesfai", "ip_address": "2001:db8::9"},
+        # a device alone never merges different names
+        {"party_id": "x1", "name": "Omar Said", "device_id": "ab12-cd34"},
+    ]
+    # a public network: 13 parties (> max_support_parties) named Samir Haddad on one IP
+    rows += [{"party_id": f"w{i:02d}", "name": "Samir Haddad", "ip_address": "100.64.0.9"}
+             for i in range(13)]  # fmt: skip
+    ents = resolve(_parties(rows))
+    assert _same(ents, "d1", "d2") and _rule(ents, "d2") == "name+device_id"
+    assert ents.members.filter(pl.col("party_id") == "d2")["value"][0] == "ab12-cd34"
+    assert _same(ents, "i1", "i2") and _rule(ents, "i2") == "name+ip_address"
+    assert ents.members.filter(pl.col("party_id") == "i2")["value"][0] == "2001:db8::9"
+    assert not _same(ents, "x1", "d1")
+    # the busy IP address supports nothing (and forms no block): one name, 13 entities
+    assert (
+        ents.members.filter(pl.col("party_id").str.starts_with("w"))["entity_id"].n_unique() == 13
+    )
+    ids = ents.entities.filter(pl.col("entity_id") == _entity(ents, "i1"))["identifiers"][0]
+    assert "ip_address:2001:db8::9" in ids.to_list()
 
 
 def test_patronymic_name_with_the_same_birth_date_merges() -> None:

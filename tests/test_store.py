@@ -245,6 +245,22 @@ def test_parties_are_distinct_by_content_within_source(store: Store) -> None:
     assert store.parties(as_of=v1).collect().height == 2
 
 
+def test_a_store_made_before_devices_and_ip_addresses_gains_them(store: Store) -> None:
+    store.ingest(FILE1, now=NOW)
+    # the parties table as stores made before device_id / ip_address have it
+    table = str(store.path / "parties")
+    old = pl.read_delta(table).drop("device_id", "ip_address")
+    old.write_delta(table, mode="overwrite", delta_write_options={"schema_mode": "overwrite"})
+    assert "device_id" not in pl.read_delta(table).columns
+    assert store.parties().collect()["device_id"].to_list() == [None, None]  # read as null
+    update = make_batch(
+        "app.parquet", [], parties=[party("p3", "Cy Dee", device_id="d-1", ip_address="10.0.0.1")]
+    )
+    store.ingest(update, now=NOW)
+    got = store.parties().collect().sort("party_id").select("party_id", "device_id", "ip_address")
+    assert got.rows() == [("p1", None, None), ("p2", None, None), ("p3", "d-1", "10.0.0.1")]
+
+
 def test_killed_ingest_is_redone_without_duplicates(tmp_path: Path) -> None:
     clean = Store(tmp_path / "clean")
     clean.ingest(FILE2, now=NOW)

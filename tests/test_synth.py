@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import json
 import re
@@ -15,6 +16,7 @@ import pytest
 from finintel.errors import UsageError
 from finintel.schema import PARTIES
 from finintel.synth import DEFAULT_THRESHOLDS, FAMILIES, cases_graph, generate, peg_rates_csv
+from finintel.synth.devices import PUBLIC_IPS
 from finintel.synth.ids import iban_valid
 from finintel.synth.reference import CORRIDOR_CASE_COUNTRIES, COUNTRIES, USD_PEGS
 
@@ -403,6 +405,48 @@ def test_shared_identifier_cases(drop: Path, truth: pl.DataFrame) -> None:
     one_address = (pl.col("addresses") == 1) & (pl.col("documents") == pl.col("customers"))
     assert near.select((same_person | one_address).all()).item()
     assert near.select(same_person.any() & one_address.any()).item()
+
+
+def test_sender_devices_and_ip_addresses(drop: Path, truth: pl.DataFrame) -> None:
+    mto = read(drop, MTO)
+    online = pl.col("channel").is_in(["online", "app"])
+    has = pl.col("sender_device_id").is_not_null()
+    assert mto.filter(online).select(has.all() & pl.col("sender_ip").is_not_null().all()).item()
+    # every IP address is one (the full upper-case IPv6 form included)
+    ips = mto["sender_ip"].drop_nulls().unique().to_list()
+    assert all(ipaddress.ip_address(ip) for ip in ips) and any(":" in ip for ip in ips)
+    # the smuggling networks' senders: one device and one IP address per network but the near
+    # misses (agent orders pre-staged by a facilitator); no other agent order has a device
+    senders = members(truth, "smuggling_network", "sender").select(
+        pl.col("entity").alias("sender_customer_id"), "case_id", "near_miss", "tx_ids"
+    )
+    rows = mto.join(
+        senders.explode("tx_ids").rename({"tx_ids": "mtcn"}), on=["mtcn", "sender_customer_id"]
+    )
+    per_case = rows.group_by("case_id").agg(
+        pl.col("near_miss").first(),
+        pl.col("sender_customer_id").n_unique().alias("senders"),
+        pl.col("sender_device_id").n_unique().alias("devices"),
+        pl.col("sender_ip").n_unique().alias("ips"),
+        pl.col("sender_device_id").first().alias("device"),
+    )
+    hits = per_case.filter(~pl.col("near_miss"))
+    assert hits.height >= 3 and (hits["devices"] == 1).all() and (hits["ips"] == 1).all()
+    assert hits["device"].null_count() == 0 and hits["device"].n_unique() == hits.height
+    assert (
+        per_case.filter(pl.col("near_miss"))["device"].null_count() == per_case["near_miss"].sum()
+    )
+    staged = mto.filter(~online & has)
+    assert set(staged["mtcn"]) == set(rows.filter(~pl.col("near_miss"))["mtcn"])
+    # a background sender has one device of its own; the public networks are used by many
+    # more senders than any network has
+    own = (
+        mto.filter(online).group_by("sender_device_id").agg(pl.col("sender_customer_id").n_unique())
+    )
+    assert (own["sender_customer_id"] == 1).all()
+    public = mto.filter(pl.col("sender_ip").is_in(list(PUBLIC_IPS)))
+    users = public.group_by("sender_ip").agg(pl.col("sender_customer_id").n_unique().alias("n"))
+    assert users.height == len(PUBLIC_IPS) and users["n"].min() > hits["senders"].max()  # type: ignore[operator]
 
 
 def test_many_payout_agents_property_on_raw_mto(drop: Path, truth: pl.DataFrame) -> None:

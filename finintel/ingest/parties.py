@@ -7,15 +7,40 @@ same id; spelling variants give different parties, which entity resolution merge
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 
 from finintel.hashing import digest_expr
+from finintel.identifiers import ip_addresses
 from finintel.ingest.codes import countries
 from finintel.ingest.profile import PARTY_FIELDS, SourceProfile
 from finintel.ingest.transfers import clean_text
 from finintel.schema import PARTIES
 
 IDENTITY_FIELDS = ("name", "birth_date", "id_number", "id_country", "phone", "email")
+
+log = logging.getLogger("finintel.ingest")
+
+
+def normalise_ips(parties: pl.DataFrame, where: str) -> pl.DataFrame:
+    """``ip_address`` in its normal text (:func:`finintel.identifiers.ip_text`).
+
+    A value that is no IP address becomes null and is counted in a warning, as an unreadable
+    phone number never links anything: the row itself is kept.
+    """
+    raw = parties.get_column("ip_address")
+    ips = ip_addresses(raw)
+    bad = int((raw.is_not_null() & ips.is_null()).sum())
+    if bad:
+        examples = raw.filter(raw.is_not_null() & ips.is_null()).unique().sort().head(3)
+        log.warning(
+            "%s: %d ip_address value(s) are not IP addresses, kept as null (e.g. %s)",
+            where,
+            bad,
+            ", ".join(repr(v) for v in examples.to_list()),
+        )
+    return parties.with_columns(ips.alias("ip_address"))
 
 
 def _birth_date(e: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
@@ -85,8 +110,10 @@ def attach_parties(
         none = pl.Series([None] * accepted.height, dtype=pl.String)
         src, dst = ids.get("src", none), ids.get("dst", none)
     out = out.with_columns(src.alias("src_party"), dst.alias("dst_party")).drop(helper_cols)
+    named = pl.concat([f.filter(pl.col("name").is_not_null()) for f in frames.values()])
+    where = f"source {profile.name!r}"
     parties = (
-        pl.concat([f.filter(pl.col("name").is_not_null()) for f in frames.values()])
+        normalise_ips(named, where)
         .unique(maintain_order=True)
         .sort("source", "party_id", "name", maintain_order=True)
     )
@@ -99,7 +126,8 @@ def read_parties_file(
     """Validate a canonical parties file; returns (parties, quarantine, exact duplicates).
 
     ``raw`` must carry a ``_row`` column. Required: party_id and name; birth_date must be a
-    date (or ``YYYY-MM-DD`` text); countries ISO 3166-1. Exact duplicate rows count once.
+    date (or ``YYYY-MM-DD`` text); countries ISO 3166-1; an ``ip_address`` that is no IP
+    address is kept as null (a warning). Exact duplicate rows count once.
     """
     schema = raw.collect_schema()
 
@@ -125,6 +153,8 @@ def read_parties_file(
         "email": clean_text(col("email")),
         "address": clean_text(col("address")),
         "country": clean_text(col("country")).str.to_uppercase(),
+        "device_id": clean_text(col("device_id")),
+        "ip_address": clean_text(col("ip_address")),
         "source": src_expr,
     }
     known = sorted(countries())
@@ -186,6 +216,6 @@ def read_parties_file(
         pl.col("_message").alias("message"),
         pl.col("_raw").alias("raw"),
     )
-    parties = good.select([pl.col(c).cast(t) for c, t in PARTIES.items()])
+    parties = normalise_ips(good.select([pl.col(c).cast(t) for c, t in PARTIES.items()]), file)
     distinct = parties.unique(maintain_order=True)
     return distinct, quarantine, parties.height - distinct.height

@@ -99,8 +99,17 @@ def plan_transfers(
     opts: Options,
     file: str,
 ) -> Plan:
-    """Build the canonical plan for one file; ``raw`` must carry a ``_row`` index column."""
+    """Build the canonical plan for one file; ``raw`` must carry a ``_row`` index column.
+
+    A profile's optional columns that the file lacks read as null.
+    """
     schema = raw.collect_schema()
+    present = set(schema)
+    if profile is not None:
+        absent = sorted(profile.referenced_columns() - present)
+        if absent:
+            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in absent)
+            schema = raw.collect_schema()
     sources = _sources_for(profile, schema)
     zone = opts.timezone or (profile.timezone if profile else None)
     fmt = profile.timestamp_format if profile else None
@@ -190,7 +199,7 @@ def plan_transfers(
         cols["source"] = pl.lit(source)
 
     raw_columns = sorted(
-        (profile.referenced_columns() & set(schema))
+        (profile.referenced_columns() & present)
         if profile is not None
         else {c for c in schema if c in TRANSFERS}
     )

@@ -1,9 +1,10 @@
 """The link graph as GraphML and GEXF (Gephi, yEd, i2 import), via networkx.
 
 Nodes are the entities (accounts and parties) and the shared infrastructure (phones, e-mails,
-addresses used under different names: ``kind = "identifier"``, with ``type``, ``n_names`` …);
+addresses, device ids, IP addresses used under different names: ``kind = "identifier"``, with
+``type``, ``n_names`` …);
 edges are the links (``kind = "transfers"``), party → account holdings (``kind = "holds"``) and
-party → shared identifier (``kind = "uses"``). Resolved persons are nodes of ``kind = "person"``
+party → shared identifier (``kind = "uses"``, ``identifier`` its type). Resolved persons are nodes of ``kind = "person"``
 (with ``names``, ``identifiers`` and ``merges``: each merge as ``party_a = party_b: rule value
 (name score)``), joined to each of their parties by a ``kind = "same_person"`` edge. Attributes are typed (text, integer, real);
 lists are joined with ``"; "``; an entity's ``key`` is the attribute ``entity_key`` (GraphML
@@ -90,7 +91,8 @@ def graph(report: LinkReport) -> nx.DiGraph:
     for row in shared.iter_rows(named=True):
         g.add_node(row["shared_id"], kind="identifier", **_attrs("shared", row, shared.schema))
         for party in row["parties"]:
-            g.add_edge(party, row["shared_id"], kind="uses", type=row["type"])
+            # not "type": GEXF reserves it for the edge's direction
+            g.add_edge(party, row["shared_id"], kind="uses", identifier=row["type"])
     persons = report.persons.sort("person_id")
     for row in persons.iter_rows(named=True):
         attrs = _attrs("persons", row, persons.schema)

@@ -656,8 +656,8 @@ def _tables(report: LinkReport) -> str:
             '<h3 id="persons">Resolved persons (parties that are one person: every recorded '
             "name variant and why they were merged)</h3>",
             _table("t-persons", "persons", report.persons, _PERSON_COLS, caption="persons"),
-            '<h3 id="shared">Shared infrastructure (phones, e-mails, addresses under different '
-            "names)</h3>",
+            '<h3 id="shared">Shared infrastructure (phones, e-mails, addresses, devices, IP '
+            "addresses under different names)</h3>",
             _table("t-shared", "shared", report.shared, _SHARED_COLS, caption="shared"),
             '<h3 id="transfers">Evidence transfers</h3>',
             _table(

@@ -344,12 +344,12 @@ class Orders:
     def add(self, sender: int, receiver: int, send_agent: int, payout_agent: int, t: int,
             principal: float, ccy: int, delay: int, status: int = sk.PAID,
             s_style: int | None = None, s_phone: int | None = None,
-            s_flags: int | None = None) -> int:  # fmt: skip
-        """Plan one order; returns its draft row."""
+            s_flags: int | None = None, s_device: int | None = None) -> int:  # fmt: skip
+        """Plan one order; returns its draft row (``s_device``: a facilitator's device)."""
         return self.draft.add(sender=sender, receiver=receiver, send_agent=send_agent,
                               payout_agent=payout_agent, t=t, principal=round(principal, 2),
                               ccy=ccy, delay=delay, status=status, s_style=s_style,
-                              s_phone=s_phone, s_flags=s_flags)  # fmt: skip
+                              s_phone=s_phone, s_flags=s_flags, s_device=s_device)  # fmt: skip
 
     def rows_of(self, slot: int, rows: list[int], side: str = "sender") -> list[int]:
         """The draft rows among ``rows`` where ``slot`` is on that side."""
@@ -374,7 +374,7 @@ class Orders:
             send_ccy=d.array("ccy"), status=d.array("status"), delay=d.array("delay"),
             s_style=np.where(s_style >= 0, s_style, sk.name_styles(rng, n)),
             s_phone=np.where(s_phone >= 0, s_phone, sk.phone_styles(rng, n)),
-            s_flags=d.array("s_flags"),
+            s_flags=d.array("s_flags"), s_device=d.array("s_device"),
         )  # fmt: skip
         frame = sk.mto_frame(ctx.world, rng, o, background=False)
         paid = d.columns["status"]

@@ -414,7 +414,12 @@ def label_complicit(ctx: Ctx, mto: pl.DataFrame) -> float:
 
 def smuggling_network(ctx: Ctx, rng: np.random.Generator) -> None:
     """Many senders in several countries pay a collector in a transit country, who pays an
-    organiser once the money is in. Near misses: only four senders."""
+    organiser once the money is in. Near misses: only four senders.
+
+    In every network but the near misses, a facilitator pre-staged the senders' orders in the
+    app from one phone and one IP address (``s_device``: the network's index; no random draw,
+    so nothing else changes): one device under many names.
+    """
     people, members = People(), []
     orders = Orders(people)
     migrants = {"er": 0.25, "af": 0.2, "ar": 0.2, "so": 0.15, "ng": 0.1, "eg": 0.05, "pk": 0.05}
@@ -448,7 +453,7 @@ def smuggling_network(ctx: Ctx, rng: np.random.Generator) -> None:
                 amount = eur if ccy == sk.CCY["EUR"] else round(ctx.to_ccy(eur, ccy, t), -1)
                 delay = int(rng.uniform(2 * HOUR, 6 * DAY))  # held until the crossing
                 rows.append(orders.add(slot, collector, s_agent, pay_agents[j % len(pay_agents)], t,
-                                       amount, ccy, delay))  # fmt: skip
+                                       amount, ccy, delay, s_device=None if near else i))  # fmt: skip
                 total_eur += eur
                 last_payout = max(last_payout, t + delay)
         onward_eur = total_eur * float(rng.uniform(0.6, 0.85))

@@ -17,7 +17,7 @@ from finintel.atomic import atomic_dir
 from finintel.errors import UsageError
 from finintel.ingest.fx import ecb_rates
 from finintel.synth import background as bg
-from finintel.synth import cases_bank, cases_graph, cases_mto
+from finintel.synth import cases_bank, cases_graph, cases_mto, devices
 from finintel.synth import skeleton as sk
 from finintel.synth.casebook import BT, MTO, ST, CaseBook, Ctx
 from finintel.synth.fxrates import PEG_TABLE_START, RateBook, peg_rates
@@ -147,7 +147,10 @@ def generate(
     mto = numbered(MTO, mto_bg, ["t_send", "seq"])
     del mto_bg
     median = cases_mto.label_complicit(ctx, mto)
-    make = IdMaker(salt=int(np.random.default_rng(streams[19]).integers(1, 2**31)))
+    make = IdMaker(
+        salt=int(np.random.default_rng(streams[19]).integers(1, 2**31)),
+        device_salt=devices.salt(seed),
+    )
 
     out = Path(out_dir)
     with atomic_dir(out) as tmp:

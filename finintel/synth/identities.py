@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from finintel.schema import PARTIES
+from finintel.schema import PARTIES, conform
 from finintel.synth import identity_names as nm
 from finintel.synth import reference as ref
 from finintel.synth.ids import fill_template, make_ibans
@@ -628,10 +628,13 @@ def identities(persons: int, seed: int) -> Identities:
     n = rec.height
     order = rng.permutation(n)
     party_id = pl.Series("party_id", np.char.add("I", np.char.zfill(order.astype(str), 8)))
-    parties = pl.concat(
-        [pl.DataFrame([party_id]), rec.select("name"), fields, rec.select("source")],
-        how="horizontal",
-    ).select([pl.col(c).cast(t) for c, t in PARTIES.items()])
+    parties = conform(
+        pl.concat(
+            [pl.DataFrame([party_id]), rec.select("name"), fields, rec.select("source")],
+            how="horizontal",
+        ).lazy(),
+        PARTIES,
+    ).collect()  # no devices or IP addresses: those columns are null
     person_id = np.char.add("P", np.char.zfill(rec["person"].to_numpy().astype(str), 8))
     truth = pl.DataFrame(
         {

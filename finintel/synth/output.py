@@ -19,6 +19,7 @@ from finintel.synth import ids
 from finintel.synth import reference as ref
 from finintel.synth import skeleton as sk
 from finintel.synth.background import P2P_TEXTS
+from finintel.synth.devices import device_columns
 from finintel.synth.world import World
 
 IntArray = npt.NDArray[np.int64]
@@ -56,7 +57,8 @@ MTO_COLUMNS: dict[str, pl.DataType] = {
     "send_country": pl.String(), "payout_agent_id": pl.String(), "payout_agent_city": pl.String(),
     "payout_country": pl.String(), "principal": pl.Float64(), "fee": pl.Float64(),
     "send_currency": pl.String(), "fx_rate": pl.Float64(), "payout_amount": pl.Float64(),
-    "payout_currency": pl.String(), "channel": pl.String(),
+    "payout_currency": pl.String(), "channel": pl.String(), "sender_device_id": pl.String(),
+    "sender_ip": pl.String(),
 }  # fmt: skip
 PARTY_COLUMNS: dict[str, pl.DataType] = {
     "party_id": pl.String(), "name": pl.String(), "birth_date": pl.Date(),
@@ -73,6 +75,7 @@ class IdMaker:
     """Transaction ids of one drop: bijections of the rows' sequence numbers, salted by seed."""
 
     salt: int
+    device_salt: int = 0  # of the device columns (their own random stream)
 
     def mtcn(self, seq: IntArray) -> pl.Series:
         """10-digit money transfer control numbers."""
@@ -214,6 +217,7 @@ def mto_rows(world: World, s: pl.DataFrame, make: IdMaker) -> pl.DataFrame:
         "payout_amount",
         _code(pl.col("payout_ccy"), sk.CURRENCIES).alias("payout_currency"),
         _code(pl.col("channel"), sk.CHANNELS).alias("channel"),
+        *device_columns(make.device_salt),
     )  # fmt: skip
 
 

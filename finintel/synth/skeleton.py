@@ -57,6 +57,9 @@ MTO_SCHEMA: dict[str, pl.DataType] = {
     "s_phone": pl.Int8(),  # phone: 0 "+CC NNN..", 1 "00CC..", 2 local, 3 "+CC..", 4 missing
     "r_phone": pl.Int8(),
     "s_flags": pl.Int8(),  # bit 0: no birth date, bit 1: no address
+    # a facilitator's device and IP pre-staged the order (smuggling networks; null: the
+    # sender's own, recorded for online and app orders only; see finintel.synth.devices)
+    "s_device": pl.Int32(),
 }
 STATEMENT_SCHEMA: dict[str, pl.DataType] = {
     "seq": pl.Int64(),
@@ -132,6 +135,7 @@ class Orders:
     r_style: IntArray | None = None
     s_phone: IntArray | None = None
     s_flags: IntArray | None = None
+    s_device: IntArray | None = None  # facilitator code, -1: none
 
 
 def mto_frame(world: World, rng: np.random.Generator, o: Orders, background: bool) -> pl.DataFrame:
@@ -204,10 +208,11 @@ def mto_frame(world: World, rng: np.random.Generator, o: Orders, background: boo
             "s_phone": s_phone,
             "r_phone": phone_styles(rng, n),
             "s_flags": flags,
+            "s_device": o.s_device if o.s_device is not None else np.full(n, -1),
         },
     ).with_columns(
         pl.when(pl.col(c) >= 0).then(pl.col(c)).otherwise(None).alias(c)
-        for c in ("t_payout", "payout_agent")
+        for c in ("t_payout", "payout_agent", "s_device")
     )
 
 

@@ -51,6 +51,25 @@ def test_folder_with_hive_partitions_and_parties(tmp_path: Path) -> None:
     assert ds.parties["name"].to_list() == ["Ann"]
 
 
+def test_parties_file_devices_and_ip_addresses(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "drop").mkdir()
+    _transfers(1, "t").write_parquet(tmp_path / "drop" / "t.parquet")
+    pl.DataFrame(
+        {"party_id": ["A", "A", "B"], "name": ["Ann", "Ann", "Bob"],
+         "device_id": [" dev-1 ", "dev-2", None], "ip_address": ["192.0.2.1", "2001:DB8::A", "n/a"]}
+    ).write_parquet(tmp_path / "drop" / "parties.parquet")  # fmt: skip
+    with caplog.at_level("WARNING", logger="finintel.ingest"):
+        ds = finintel.load(tmp_path / "drop")
+    # a party with two devices keeps both: one row each; a bad IP address is null, not rejected
+    assert ds.parties.sort("party_id", "device_id").select(
+        "party_id", "device_id", "ip_address"
+    ).rows() == [("A", "dev-1", "192.0.2.1"), ("A", "dev-2", "2001:db8::a"), ("B", None, None)]
+    assert "1 ip_address value(s) are not IP addresses" in caplog.text
+    assert ds.quarantine.height == 0
+
+
 def test_missing_input_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         finintel.load(tmp_path / "nope")

@@ -78,6 +78,43 @@ def test_mto_parties_from_order_details() -> None:
     assert p["phone"] == "+49 151 0000001"
 
 
+def test_mto_sender_device_and_ip_are_optional_and_normalised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    orders = pl.read_parquet(ROOT / "fixtures" / "bad" / "mto_status.parquet")
+    # an export without the optional columns (nor payout_time) loads, with nulls
+    orders.drop("payout_time").write_parquet(tmp_path / "mto.parquet")
+    ds = finintel.load(tmp_path / "mto.parquet")
+    assert ds.parties.height > 0
+    assert ds.parties["device_id"].is_null().all() and ds.parties["ip_address"].is_null().all()
+    assert ds.transfers.collect()["payout_ts"].is_null().all()
+    # with them: IP addresses in their normal text, a bad one null with a warning
+    orders.with_columns(
+        pl.lit("PAID").alias("status"),
+        pl.Series("sender_device_id", ["AB12-CD34", None, " ab12-cd34 "]),
+        pl.Series("sender_ip", ["2001:DB8:0:0:0:0:0:1", "::ffff:10.0.0.1", "300.1.1.1"]),
+    ).write_parquet(tmp_path / "mto.parquet")
+    with caplog.at_level("WARNING", logger="finintel.ingest"):
+        ds = finintel.load(tmp_path / "mto.parquet")
+    senders = ds.parties.join(
+        ds.transfers.collect().select(pl.col("src_party").alias("party_id"), "tx_id"),
+        on="party_id",
+    )
+    by_tx = {r["tx_id"]: (r["device_id"], r["ip_address"]) for r in senders.iter_rows(named=True)}
+    got = [by_tx[t] for t in orders["mtcn"].cast(pl.String)]
+    assert got == [("AB12-CD34", "2001:db8::1"), (None, "10.0.0.1"), ("ab12-cd34", None)]
+    assert "1 ip_address value(s) are not IP addresses, kept as null (e.g. '300.1.1.1')" in (
+        caplog.text
+    )
+    # receivers have no device: their rows are null
+    receivers = ds.transfers.collect()["dst_party"].drop_nulls().unique()
+    assert (
+        ds.parties.filter(pl.col("party_id").is_in(receivers.implode()))["device_id"]
+        .is_null()
+        .all()
+    )
+
+
 def test_source_override_and_forced_profile() -> None:
     ds = finintel.load(
         PROFILES / "bank_transfer.parquet", profile="bank-transfer", source="Bank A / drop 7"

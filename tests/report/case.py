@@ -106,6 +106,8 @@ def parties(evil_name: str | None = None) -> pl.DataFrame:
             "id_number": "P123",
             "id_country": "SY",
             "country": "DE",
+            "device_id": "A1B2-C3D4",
+            "ip_address": "2001:db8::7",
             "source": "bank",
         },
         {
@@ -120,11 +122,15 @@ def parties(evil_name: str | None = None) -> pl.DataFrame:
             "name": evil_name or "Carla Collector",
             "email": "c@example.org",
             "country": "DE",
+            "device_id": "a1b2-c3d4",  # the collector's phone initiated Ali Hassan's orders
+            "ip_address": "2001:db8::7",
             "source": "bank",
         },
     ]
     frame = pl.DataFrame(
-        rows, schema={c: PARTIES[c] for c in rows[0]} | {"email": pl.String()}, strict=False
+        rows,
+        schema={c: PARTIES[c] for c in rows[0]} | {"email": pl.String()},
+        strict=False,
     )
     return frame.with_columns(
         [pl.lit(None, dtype=t).alias(c) for c, t in PARTIES.items() if c not in frame.columns]

@@ -128,7 +128,11 @@ def test_graph_files_read_back(tmp_path: Path, fmt: str) -> None:
         if fmt == "graphml"
         else nx.read_gexf(tmp_path / "graph.gexf")
     )
-    assert set(back.nodes) == set(g.nodes) == set(r.entities["entity_id"])
+    # entities and the shared infrastructure (the case's device and IP address)
+    assert r.shared["type"].sort().to_list() == ["device_id", "ip_address"]
+    assert set(back.nodes) == set(g.nodes) == {*r.entities["entity_id"], *r.shared["shared_id"]}
+    uses = {(u, v, g.edges[u, v]["identifier"]) for u, v, k in g.edges(data="kind") if k == "uses"}
+    assert {t for *_, t in uses} == {"device_id", "ip_address"} and len(uses) == 4
     assert set(back.edges) == set(g.edges)
     assert sum(1 for *_, k in g.edges(data="kind") if k == "transfers") == r.links.height
     for n, attrs in g.nodes(data=True):

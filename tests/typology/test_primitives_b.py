@@ -572,6 +572,58 @@ def test_shared_identifier_phone_under_two_names() -> None:
     assert sorted(w["focus"]) == ["address:main st 1", "phone:+491510000001"]
 
 
+def test_shared_identifier_devices_and_ip_addresses() -> None:
+    # one device (written in two cases) and one IPv6 address (two spellings) under three
+    # names; a public Wi-Fi address under five names; devices and IPs only when named
+    parties = [
+        party("p1", "Ali Hassan", device_id="AB-12", ip_address="2001:DB8:0:0:0:0:0:1"),
+        party("p2", "Omar Said", device_id=" ab-12", ip_address="2001:db8::1"),
+        party("p3", "Yonas Tesfay", device_id="ab-12", ip_address="not an ip"),
+        *[
+            party(f"w{i}", n, ip_address="100.64.0.9")
+            for i, n in enumerate(
+                ("Zara Khan", "Lena Vogel", "Ivan Petrov", "Mia Rossi", "Jun Sato")
+            )
+        ],
+    ]
+    rows = [ptx(f"t{p['party_id']}", T0, "A" + p["party_id"], "B", p["party_id"], None)
+            for p in parties]  # fmt: skip
+    w, _ = run(SI, rows, parties=parties_lf(parties))
+    assert w.height == 0  # the default identifiers: ID document, phone, e-mail, address
+    params = {"identifiers": ["device_id", "ip_address"], "min_weight": 0.3}
+    w, e = run(SI, rows, params, parties=parties_lf(parties))
+    got = w.select("focus", "identifier", "distinct_names", "weight").rows()
+    assert got == [
+        ("device_id:ab-12", "device_id", 3, 0.6),
+        ("ip_address:100.64.0.9", "ip_address", 5, 0.3),
+        ("ip_address:2001:db8::1", "ip_address", 2, 0.3),
+    ]
+    assert sorted(e.filter(pl.col("focus") == "device_id:ab-12")["account"]) == [
+        "Ap1", "Ap2", "Ap3"
+    ]  # fmt: skip
+    # more than max_names names: public infrastructure, left out
+    w, _ = run(SI, rows, {**params, "max_names": 4}, parties=parties_lf(parties))
+    assert sorted(w["focus"]) == ["device_id:ab-12", "ip_address:2001:db8::1"]
+    assert SI.explain(w.row(0, named=True), params, D, 1.0, "EUR") == (
+        "one device id used under 3 names (≥ 2) by 3 parties, weight 0.6 (≥ 0.3)"
+    )
+
+
+def test_shared_identifier_names_grouped_or_by_key() -> None:
+    # three migrants whose names share parts: one group, three name keys
+    names = ("Ahmed Nur", "Hassan Ahmed", "Nur Hassan", "NUR HASAN")
+    parties = [party(f"p{i}", n, device_id="d1") for i, n in enumerate(names)]
+    rows = [ptx(f"t{i}", T0, f"A{i}", "B", f"p{i}", None) for i in range(len(names))]
+    params = {"identifiers": ["device_id"], "min_names": 2}
+    w, _ = run(SI, rows, params, parties=parties_lf(parties))
+    assert w.height == 0  # grouped: relatives or short forms, one name
+    w, _ = run(SI, rows, {**params, "names": "keys"}, parties=parties_lf(parties))
+    assert w.select("distinct_names", "distinct_parties").rows() == [(3, 4)]  # Hasan = Hassan
+    assert [p.message for p in SI.validate({"names": "all"})] == [
+        "shared_identifier: parameter 'names' expects one of grouped, keys, got 'all'"
+    ]
+
+
 def test_shared_identifier_ids_need_the_same_issuing_country() -> None:
     parties = [
         party("p1", "Yonas Tesfay", id_number="ab-123 456", id_country="ER"),
@@ -600,7 +652,8 @@ def test_shared_identifier_params_and_no_parties() -> None:
     w, e = run(SI, [ptx("t", T0, "A", "B", "p1", None)])
     assert w.height == 0 and e.height == 0
     assert SI.weights({"weights": {"address": 0.7}}) == {
-        "id_number": 1.0, "phone": 0.6, "email": 0.6, "address": 0.7,
+        "id_number": 1.0, "phone": 0.6, "email": 0.6, "address": 0.7, "device_id": 0.6,
+        "ip_address": 0.3,
     }  # fmt: skip
     ctx = RunContext(parties=parties_lf([party("p", "x")]))
     with pytest.raises(ConfigError, match="unknown identifier 'iban'"):

@@ -1,4 +1,5 @@
-"""``shared_identifier``: one ID document, phone, e-mail or address used under different names.
+"""``shared_identifier``: one ID document, phone, e-mail, address, device or IP address used
+under different names.
 
 Reads the canonical parties (``RunContext.parties``). Each identifier is normalised before
 comparing (no country inference — entity resolution does that later):
@@ -7,7 +8,9 @@ comparing (no country inference — entity resolution does that later):
   (``"0151 0000001"`` of a DE party → ``+491510000001``; :mod:`finintel.identifiers`);
 * ``id_number``: upper-case letters and digits only, keyed with the issuing country when known
   (``id_number:DE:X1234567``; an ID without ``id_country`` is ``id_number:X1234567``);
-* ``email``: trimmed, lower-case; ``address``: lower-case, runs of white space collapsed.
+* ``email``: trimmed, lower-case; ``address``: lower-case, runs of white space collapsed;
+* ``device_id``: trimmed, lower-case; ``ip_address``: its normal text
+  (:func:`finintel.identifiers.ip_text`: IPv6 compressed, IPv4-mapped as IPv4; others null).
 
 Names are compared by their transliteration-tolerant key (:func:`finintel.names.name_key`):
 ``"Aisha Al-Obaidi"``, ``"AISHA ALOBAIDI"`` and ``"Aicha Al Obaidi"`` are one name, so spelling
@@ -20,11 +23,18 @@ The focus is the identifier key, e.g. ``phone:+491510000001``. One window per ke
 whose parties have no transfer gives no window. Metrics: ``identifier`` (which one: ``phone``
 …, usable in ``having``), ``distinct_names`` (non-empty names), ``distinct_parties`` (party
 ids; a party recorded by several sources counts once, but all its names count) and ``weight``
-(the identifier's weight: an ID document is strong evidence, phones and e-mails less,
-addresses least — families and shops share them). Evidence: every
-transfer of those parties, naming the party's account in it with the role ``holder``.
+(the identifier's weight: an ID document is strong evidence, phones, e-mails and devices
+less, addresses and IP addresses least — families, shops and networks share them). Evidence:
+every transfer of those parties, naming the party's account in it with the role ``holder``.
 
-``weights`` maps identifiers to weights; identifiers it leaves out keep their default.
+``weights`` maps identifiers to weights; identifiers it leaves out keep their default. The
+default ``identifiers`` are the ID document, phone, e-mail and address; devices and IP
+addresses are compared when named. ``max_names`` (absent: no limit) leaves out an identifier used
+under more names than that: a public Wi-Fi or a carrier-grade NAT address is used by many
+strangers and is no evidence of anything. ``names: keys`` counts name keys instead of groups
+(only spelling variants of one name are one): among a community's names, which share common
+parts (Ahmed, Mohamed), groups chain many people into one, so a device used by a dozen
+migrants could count as one name.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from finintel.errors import FinintelError
-from finintel.identifiers import e164
+from finintel.identifiers import e164, ip_addresses
 from finintel.names import name_key
 from finintel.schema import PARTIES, UTC_TS
 from finintel.typology.primitives.base import (
@@ -57,10 +67,27 @@ from finintel.typology.primitives.windows import (
     param_error,
 )
 
-__all__ = ["IDENTIFIERS", "SharedIdentifier", "normalise_identifier", "normalise_name"]
+__all__ = [
+    "DEFAULT_IDENTIFIERS",
+    "IDENTIFIERS",
+    "SharedIdentifier",
+    "normalise_identifier",
+    "normalise_name",
+]
 
 #: The identifiers that can be shared, with their default weights.
-IDENTIFIERS: dict[str, float] = {"id_number": 1.0, "phone": 0.6, "email": 0.6, "address": 0.3}
+IDENTIFIERS: dict[str, float] = {
+    "id_number": 1.0,
+    "phone": 0.6,
+    "email": 0.6,
+    "address": 0.3,
+    "device_id": 0.6,
+    "ip_address": 0.3,
+}
+#: How names are counted: ``grouped`` (:func:`name_groups`) or ``keys`` (name keys).
+NAME_COUNTS: tuple[str, ...] = ("grouped", "keys")
+#: The identifiers compared when a rule names none.
+DEFAULT_IDENTIFIERS: tuple[str, ...] = ("id_number", "phone", "email", "address")
 
 _WS = r"\s+"
 
@@ -162,6 +189,10 @@ def normalise_identifier(identifier: str) -> pl.Expr:
         value = _blank_to_null(col.str.strip_chars().str.to_lowercase())
     elif identifier == "address":
         value = _blank_to_null(col.str.to_lowercase().str.replace_all(_WS, " ").str.strip_chars())
+    elif identifier == "device_id":
+        value = _blank_to_null(col.str.strip_chars().str.to_lowercase())
+    elif identifier == "ip_address":
+        value = col.map_batches(ip_addresses, return_dtype=pl.String)
     else:
         raise ValueError(f"unknown identifier {identifier!r}")
     return (pl.lit(identifier + ":") + value).alias("key")
@@ -172,8 +203,8 @@ class SharedIdentifier:
 
     kind: ClassVar[str] = "shared_identifier"
     doc: ClassVar[str] = (
-        "The same ID document, phone, e-mail or address used by parties with different names "
-        "(weighted: ID document > phone, e-mail > address)."
+        "The same ID document, phone, e-mail, address, device or IP address used by parties "
+        "with different names (weighted: ID document > phone, e-mail, device > address, IP)."
     )
     focus_role: ClassVar[str] = "shared identifier"
     focus_kind: ClassVar[str] = "identifier"
@@ -182,7 +213,7 @@ class SharedIdentifier:
     params: ClassVar[Mapping[str, ParamSpec]] = {
         "identifiers": ParamSpec(
             "strings",
-            list(IDENTIFIERS),
+            list(DEFAULT_IDENTIFIERS),
             doc="which identifiers to compare",
             choices=tuple(IDENTIFIERS),
         ),
@@ -195,15 +226,29 @@ class SharedIdentifier:
         "min_weight": ParamSpec(
             "number", 0.6, doc="weight an identifier needs to trigger", minimum=0
         ),
+        "names": ParamSpec(
+            "string",
+            "grouped",
+            doc="how names count: 'grouped' (names sharing a part are one: relatives, short "
+            "forms) or 'keys' (only spelling variants of one name are one)",
+            choices=NAME_COUNTS,
+        ),
+        "max_names": ParamSpec(
+            "int",
+            None,
+            doc="an identifier used under more names is left out (public Wi-Fi, carrier NAT); "
+            "absent: no limit",
+            minimum=2,
+        ),
     }
 
     def _p(self, params: Mapping[str, Any], name: str) -> Any:
         return param(params, self.params, name, self.kind)
 
     def validate(self, params: Mapping[str, Any]) -> list[FinintelError]:
-        """Problems of ``identifiers`` and ``weights`` (the rule loader calls this)."""
+        """Problems of ``identifiers``, ``weights`` and ``names`` (the rule loader calls this)."""
         problems: list[FinintelError] = []
-        for check in (self.identifiers, self.weights):
+        for check in (self.identifiers, self.weights, self._names):
             try:
                 check(params)
             except FinintelError as exc:
@@ -230,6 +275,14 @@ class SharedIdentifier:
                     f"has an unknown identifier {ident!r} (known: {', '.join(IDENTIFIERS)})",
                 )
         return list(dict.fromkeys(out))
+
+    def _names(self, params: Mapping[str, Any]) -> str:
+        value = self._p(params, "names")
+        if value not in NAME_COUNTS:
+            raise param_error(
+                self.kind, "names", f"expects one of {', '.join(NAME_COUNTS)}, got {value!r}"
+            )
+        return str(value)
 
     def weights(self, params: Mapping[str, Any]) -> dict[str, float]:
         """Identifier → weight: the defaults, updated by the ``weights`` mapping."""
@@ -333,7 +386,10 @@ class SharedIdentifier:
             .select("key")
         )
         members = members.join(candidates, on="key", how="semi").collect().lazy()
-        members = members.join(name_groups(members), on=["key", "_name"], how="left")
+        if self._names(params) == "keys":
+            members = members.with_columns(pl.col("_name").alias("_group"))
+        else:
+            members = members.join(name_groups(members), on=["key", "_name"], how="left")
         keys = (
             members.group_by("key")
             .agg(
@@ -344,6 +400,9 @@ class SharedIdentifier:
             )
             .filter(pl.col("distinct_names") >= int(self._p(params, "min_names")))
         )
+        max_names = self._p(params, "max_names")
+        if max_names is not None:
+            keys = keys.filter(pl.col("distinct_names") <= int(max_names))
         holders = (
             members.join(keys.select("key"), on="key", how="semi")
             .select("key", "party_id")
