@@ -94,6 +94,7 @@ def _walk(
     closing: bool = False,
     max_paths: int = DEFAULT_MAX_PATHS,
     what: str = "path search",
+    successors: _Successors | None = None,
 ) -> Iterator[tuple[int, pl.DataFrame]]:
     """Grow paths from every edge; yield ``(hops, step)`` for hops 2..max_hops.
 
@@ -104,9 +105,15 @@ def _walk(
     (cycle search) prunes with the way back: the last hop is joined on ``(cur, start)`` only,
     and a frontier one hop short of ``max_hops`` keeps the paths whose account has an edge back
     to the start.
+
+    With ``order="temporal"`` a hop's candidates are found by binary search in the edges sorted
+    by ``(u, ts)`` (the out-edges of ``cur`` from ``tl + min_hop_delay`` until the window or
+    the dwell ends), not by joining every out-edge of ``cur``: hubs would make that quadratic.
+    ``successors``: those sorted edges when already built (:meth:`_Successors.of`).
     """
     pairs = edges.select(pl.col("u").alias("cur"), pl.col("v").alias("start")).unique()
     e = edges.select("e", "u", "v", "ts", "amount_base")
+    nxt = (successors or _Successors(e)) if order == "temporal" else None
     first = e.filter(pl.col("v") > pl.col("u")) if min_start else e
     paths = first.select(
         pl.col("u").alias("start"),
@@ -130,6 +137,11 @@ def _walk(
             step = paths.join(
                 e, left_on=["cur", "start"], right_on=["u", "v"], how="inner"
             ).with_columns(pl.col("start").alias("v"))
+        elif nxt is not None:
+            high = pl.col("tmin") + window_us
+            if max_dwell_us is not None:
+                high = pl.min_horizontal(high, pl.col("tl") + max_dwell_us + 1)
+            step = nxt.expand(paths, pl.col("tl") + min_hop_delay_us, high)
         else:
             step = paths.join(e, left_on="cur", right_on="u", how="inner")
         tmin = pl.min_horizontal("tmin", "ts")
@@ -172,6 +184,45 @@ def _walk(
         )
         if closing and hops == max_hops - 1:
             paths = paths.join(pairs, on=["cur", "start"], how="semi")
+
+
+class _Successors:
+    """Edges sorted by ``(u, ts)`` for range look-ups: :meth:`expand` pairs each path with the
+    edges out of its ``cur`` account whose ``ts`` lies in ``[low, high)``."""
+
+    def __init__(self, edges: pl.DataFrame) -> None:
+        by_u = edges.sort("u", "ts", "e")
+        self.edges = by_u.select("e", "v", "ts", "amount_base")
+        self.times = by_u.get_column("ts").unique().sort().to_numpy()
+        self.stride = np.int64(self.times.size + 1)
+        rank = by_u.get_column("ts").rank("dense").cast(pl.Int64).to_numpy() - 1
+        self.keys = by_u.get_column("u").to_numpy() * self.stride + rank
+
+    @classmethod
+    def of(cls, g: TGraph) -> _Successors:
+        """The successors of all of ``g``'s edges, built once per graph (kept in its cache)."""
+        found = g._cache.get("successors")
+        if not isinstance(found, _Successors):
+            found = g._cache["successors"] = cls(g.edges)
+        return found
+
+    def _key(self, u: NDArray[np.int64], t: NDArray[np.int64]) -> NDArray[np.int64]:
+        # (u, rank of the first edge time >= t): ordered like (u, t) against the edges' keys
+        return u * self.stride + np.searchsorted(self.times, t).astype(np.int64)
+
+    def expand(self, paths: pl.DataFrame, low: pl.Expr, high: pl.Expr) -> pl.DataFrame:
+        """``paths`` joined with ``e, v, ts, amount_base`` of their candidate next edges."""
+        bounds = paths.select(pl.col("cur"), low.alias("lo"), high.alias("hi"))
+        cur = bounds.get_column("cur").to_numpy()
+        lo = np.searchsorted(self.keys, self._key(cur, bounds.get_column("lo").to_numpy()))
+        hi = np.searchsorted(self.keys, self._key(cur, bounds.get_column("hi").to_numpy()))
+        n = np.maximum(hi - lo, 0)
+        which = np.repeat(np.arange(n.size), n)
+        pos = np.arange(which.size) - np.repeat(np.cumsum(n) - n - lo, n)
+        return pl.concat(
+            [paths.select(pl.all().gather(which)), self.edges.select(pl.all().gather(pos))],
+            how="horizontal",
+        )
 
 
 def _instances(frame: pl.DataFrame, nodes: pl.Expr) -> pl.DataFrame:
@@ -270,6 +321,9 @@ def flow_shares(g: TGraph, instances: pl.DataFrame, pad_us: int) -> pl.DataFrame
         .join(inst.select("_i", "start_ts", "end_ts"), on="_i")
     )
 
+    # the members' running turnover only (the as-of join below matches within an account)
+    incident = incident.filter(pl.col("a").is_in(own.get_column("a").unique().implode()))
+
     def turnover_until(t: pl.Expr, name: str) -> pl.DataFrame:
         q = own.select("_i", "a", t.alias("ts")).sort("ts")
         # both sides are sorted by ts (polars cannot check it with ``by``)
@@ -333,31 +387,35 @@ def scatter_gather_legs(
     amount_tolerance: float | None = None,
 ) -> pl.DataFrame:
     """Two-hop legs ``S → I → T`` (``T != S``): the second transfer in order after the first,
-    less than ``window`` later, its amount within tolerance of the first's."""
-    e = g.edges.select("e", "u", "v", "ts", "amount_base")
-    cond = (
-        (pl.col("v_2") != pl.col("u"))
-        & (pl.col("ts_2") >= pl.col("ts") + min_hop_delay_us)
-        & ((pl.col("ts_2") - pl.col("ts")) < window_us)
+    less than ``window`` later, its amount within tolerance of the first's (the second
+    transfers found by binary search among the intermediary's, not by a join)."""
+    first = g.edges.select(
+        pl.col("u").alias("S"),
+        pl.col("v").alias("cur"),
+        pl.col("e").alias("e1"),
+        pl.col("ts").alias("t1"),
+        pl.col("amount_base").alias("a1"),
     )
+    legs = _Successors.of(g).expand(
+        first, pl.col("t1") + min_hop_delay_us, pl.col("t1") + window_us
+    )
+    cond = pl.col("v") != pl.col("S")
     if amount_tolerance is not None:
         cond = cond & (
-            (pl.col("amount_base_2") - pl.col("amount_base")).abs()
-            <= amount_tolerance * pl.col("amount_base") + 1e-9
+            (pl.col("amount_base") - pl.col("a1")).abs() <= amount_tolerance * pl.col("a1") + 1e-9
         )
     return (
-        e.join(e, left_on="v", right_on="u", suffix="_2")
-        .filter(cond)
+        legs.filter(cond)
         .select(
-            pl.col("u").alias("S"),
-            pl.col("v").alias("I"),
-            pl.col("v_2").alias("T"),
-            pl.col("e").alias("e1"),
-            pl.col("e_2").alias("e2"),
-            pl.col("ts").alias("t1"),
-            pl.col("ts_2").alias("t2"),
-            pl.col("amount_base").alias("a1"),
-            pl.col("amount_base_2").alias("a2"),
+            "S",
+            pl.col("cur").alias("I"),
+            pl.col("v").alias("T"),
+            "e1",
+            pl.col("e").alias("e2"),
+            "t1",
+            pl.col("ts").alias("t2"),
+            "a1",
+            pl.col("amount_base").alias("a2"),
         )
         .sort("S", "T", "t2", "e1", "e2")
     )
@@ -397,40 +455,106 @@ def gather_scatter(g: TGraph, *, window_us: int, min_hop_delay_us: int = 0) -> p
     (so the whole instance fits the window and every counted outflow follows every counted
     inflow); ``end`` is the last of them. Pivots without an outflow give no row.
     Columns: ``H, p, start, end, n_sources, n_sinks, in_amount, out_amount``.
+
+    A sweep, no pivot × transfer join (hubs make that quadratic): with the inflows and the
+    outflows sorted by ``(H, ts)``, each pivot's gather and scatter are index ranges whose ends
+    only grow with ``(H, p)`` (:func:`_distinct_in_ranges`, :func:`_range_sums`).
     """
     e = g.edges
-    inflows = e.select(pl.col("v").alias("H"), pl.col("u").alias("x"), "ts", "amount_base")
-    outflows = e.select(pl.col("u").alias("H"), pl.col("v").alias("x"), "ts", "amount_base")
-    pivots = inflows.select("H", pl.col("ts").alias("p")).unique()
-    gather = (
-        pivots.join(inflows, on="H")
-        .filter((pl.col("ts") <= pl.col("p")) & (pl.col("ts") > pl.col("p") - window_us))
-        .group_by("H", "p")
-        .agg(
-            pl.col("ts").min().alias("start"),
-            pl.col("x").n_unique().cast(pl.Int64).alias("n_sources"),
-            pl.col("amount_base").sum().alias("in_amount"),
-        )
+    # sorted by hub, then in edge order (so by time): sums add up in edge order
+    ins = e.select(pl.col("v").alias("H"), pl.col("u").alias("x"), "e", "ts", "amount_base")
+    outs = e.select(pl.col("u").alias("H"), pl.col("v").alias("x"), "e", "ts", "amount_base")
+    ins, outs = ins.sort("H", "e"), outs.sort("H", "e")
+    pivots = ins.select("H", pl.col("ts").alias("p")).unique(maintain_order=True)
+    h_in, h_out, h_p = (f.get_column("H").to_numpy() for f in (ins, outs, pivots))
+    t_in, t_out = ins.get_column("ts").to_numpy(), outs.get_column("ts").to_numpy()
+    p = pivots.get_column("p").to_numpy()
+    # (H, time) keys as one sortable int64: H times a stride above the dense rank of the time
+    # among all the times compared (polars ranks: a multithreaded sort)
+    k_in, k_out, k_low, k_p, k_delay = _keys(
+        (h_in, t_in), (h_out, t_out), (h_p, p - window_us), (h_p, p), (h_p, p + min_hop_delay_us)
     )
-    scatter = (
-        gather.select("H", "p", "start")
-        .join(outflows, on="H")
-        .filter(
-            (pl.col("ts") >= pl.col("p") + min_hop_delay_us)
-            & (pl.col("ts") < pl.col("start") + window_us)
-        )
-        .group_by("H", "p")
-        .agg(
-            pl.col("ts").max().alias("end"),
-            pl.col("x").n_unique().cast(pl.Int64).alias("n_sinks"),
-            pl.col("amount_base").sum().alias("out_amount"),
-        )
+    g_lo = np.searchsorted(k_in, k_low, side="right")
+    g_hi = np.searchsorted(k_in, k_p, side="right")
+    start = t_in[g_lo]
+    s_lo = np.searchsorted(k_out, k_delay, side="left")
+    k_out2, k_end = _keys((h_out, t_out), (h_p, start + window_us))
+    s_hi = np.maximum(np.searchsorted(k_out2, k_end, side="left"), s_lo)
+    has = s_hi > s_lo
+    a_in = ins.get_column("amount_base").fill_null(0.0).to_numpy()
+    a_out = outs.get_column("amount_base").fill_null(0.0).to_numpy()
+    return pl.DataFrame(
+        {
+            "H": h_p,
+            "p": p,
+            "start": start,
+            "end": t_out[np.maximum(s_hi - 1, 0)] if t_out.size else np.zeros_like(p),
+            "n_sources": _distinct_in_ranges(g_lo, g_hi, _previous(h_in, ins["x"].to_numpy())),
+            "n_sinks": _distinct_in_ranges(s_lo, s_hi, _previous(h_out, outs["x"].to_numpy())),
+            "in_amount": _range_sums(a_in, g_lo, g_hi),
+            "out_amount": _range_sums(a_out, s_lo, s_hi),
+        },
+        schema={"H": pl.Int64, "p": pl.Int64, "start": pl.Int64, "end": pl.Int64,
+                "n_sources": pl.Int64, "n_sinks": pl.Int64, "in_amount": pl.Float64,
+                "out_amount": pl.Float64},
+    ).filter(pl.Series(has))  # fmt: skip
+
+
+def _keys(*parts: tuple[NDArray[np.int64], NDArray[np.int64]]) -> list[NDArray[np.int64]]:
+    """``(group, time)`` pairs as int64 keys ordered like the pairs (group-major): the group
+    times a stride above the dense rank of the time among all the parts' times."""
+    sizes = np.cumsum([t.size for _, t in parts])[:-1]
+    rank = pl.Series(np.concatenate([t for _, t in parts])).rank("dense").cast(pl.Int64)
+    ranks = np.split(rank.to_numpy(), sizes)
+    stride = np.int64(rank.len() + 1)  # above every dense rank
+    return [h * stride + r for (h, _), r in zip(parts, ranks, strict=True)]
+
+
+def _range_sums(
+    values: NDArray[np.float64], lo: NDArray[np.int64], hi: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """``values[lo[q]:hi[q]]`` summed left to right for each ``q`` (float64, the same rounding
+    as a sequential sum): one vectorised step per position in the longest range."""
+    n = hi - lo
+    order = np.argsort(-n, kind="stable")
+    first, length = lo[order], n[order]
+    acc = np.zeros(order.size, dtype=np.float64)
+    active = np.searchsorted(-length, -np.arange(int(length.max(initial=0))), side="left")
+    for k, m in enumerate(active):  # ranges longer than k are the first m
+        acc[:m] += values[first[:m] + k]
+    out = np.empty_like(acc)
+    out[order] = acc
+    return out
+
+
+def _previous(group: NDArray[np.int64], value: NDArray[np.int64]) -> NDArray[np.int64]:
+    """For each position, the previous position with the same ``(group, value)`` (-1: none)."""
+    order = np.lexsort((np.arange(value.size), value, group))
+    same = (group[order][1:] == group[order][:-1]) & (value[order][1:] == value[order][:-1])
+    prev = np.full(value.size, -1, dtype=np.int64)
+    prev[order[1:][same]] = order[:-1][same]
+    return prev
+
+
+def _distinct_in_ranges(
+    lo: NDArray[np.int64], hi: NDArray[np.int64], prev: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Distinct values in each range ``[lo[q], hi[q])`` of a sequence (``lo`` and ``hi``
+    non-decreasing in ``q``; ``prev[j]``: the previous position of the value at ``j``).
+
+    A value counts once per range, at its first position ``j`` in it (``prev[j] < lo``); the
+    ranges holding ``j`` are the consecutive ``q`` with ``lo[q] <= j < hi[q]``, and those with
+    ``lo[q] > prev[j]`` a suffix of them: each position adds 1 to one run of ranges.
+    """
+    j = np.arange(prev.size)
+    first = np.maximum(
+        np.searchsorted(hi, j, side="right"), np.searchsorted(lo, prev, side="right")
     )
-    return (
-        gather.join(scatter, on=["H", "p"])
-        .select("H", "p", "start", "end", "n_sources", "n_sinks", "in_amount", "out_amount")
-        .sort("H", "p")
-    )
+    stop = np.searchsorted(lo, j, side="right")
+    ok = first < stop
+    n = lo.size + 1
+    diff = np.bincount(first[ok], minlength=n) - np.bincount(stop[ok], minlength=n)
+    return np.cumsum(diff)[: lo.size].astype(np.int64)
 
 
 def chains(
@@ -463,6 +587,7 @@ def chains(
         amount_tolerance=amount_tolerance,
         max_paths=max_paths,
         what="chain search",
+        successors=_Successors.of(g),
     ):
         simple = step.filter(~pl.col("nodes").list.contains(pl.col("v"))).with_columns(
             pl.concat_list("nodes", "v").alias("nodes"),
@@ -558,6 +683,7 @@ def stack_paths(
         amount_tolerance=amount_tolerance,
         max_paths=max_paths,
         what="stack search",
+        successors=_Successors.of(g),
     ):
         if hops - 1 < min_layers:
             continue

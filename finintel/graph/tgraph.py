@@ -123,11 +123,19 @@ class TGraph:
 
     def capped(self, max_degree: int | None = None, exclude: Iterable[str] = ()) -> TGraph:
         """A view without the accounts over ``max_degree`` transfers (in + out) or in
-        ``exclude``, nor any edge touching them; account ids are unchanged."""
+        ``exclude``, nor any edge touching them; account ids are unchanged. Views are cached
+        in the whole graph: the rules with the same caps share one."""
         full = self.base or self
         excluded = sorted(set(exclude))
         if max_degree is None and not excluded:
             return full
+        key = f"capped:{max_degree}:{excluded!r}"
+        if key not in full._cache:
+            full._cache[key] = full._capped(max_degree, excluded)
+        return cast("TGraph", full._cache[key])
+
+    def _capped(self, max_degree: int | None, excluded: list[str]) -> TGraph:
+        full = self
         n = full.n_nodes
         degree = np.bincount(full._arr("u"), minlength=n) + np.bincount(full._arr("v"), minlength=n)
         drop = full.accounts.is_in(excluded).to_numpy()

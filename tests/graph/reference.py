@@ -274,3 +274,18 @@ def bipartite(
                     tuple(sorted(e[0] for e in inside)),
                 )
     return out
+
+
+def gather_scatter_amounts(
+    edges: Sequence[Edge], *, window: int, delay: int = 0
+) -> dict[tuple[str, int], tuple[float, float]]:
+    """``(hub, pivot) -> (in_amount, out_amount)`` of :func:`gather_scatter` by brute force."""
+    edges = [e for e in edges if e[1] != e[2]]
+    out: dict[tuple[str, int], tuple[float, float]] = {}
+    for hub, p in {(e[2], e[3]) for e in edges}:
+        gather = [e for e in edges if e[2] == hub and p - window < e[3] <= p]
+        start = min(e[3] for e in gather)
+        scatter = [e for e in edges if e[1] == hub and e[3] >= p + delay and e[3] < start + window]
+        if scatter:
+            out[(hub, p)] = (sum(e[4] for e in gather), sum(e[4] for e in scatter))
+    return out

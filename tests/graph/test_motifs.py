@@ -278,6 +278,24 @@ def test_gather_scatter_matches_brute_force(edges: list[Edge], window: int, dela
     assert got == ref.gather_scatter(edges, window=window, delay=delay)
 
 
+@SETTINGS
+@given(temporal_graphs(max_edges=40), st.sampled_from([D, 2 * D]), st.sampled_from([0, 6 * H]))
+def test_gather_scatter_sweep_counts_and_sums_on_busy_hubs(
+    edges: list[Edge], window: int, delay: int
+) -> None:
+    # up to 40 transfers over few accounts: hubs with repeated counterparties in one window
+    g = build(frame(edges))
+    found = motifs.gather_scatter(g, window_us=window, min_hop_delay_us=delay)
+    names = g.accounts
+    rows = found.iter_rows(named=True)
+    got = {(names[r["H"]], r["p"]): r for r in rows}
+    want = ref.gather_scatter(edges, window=window, delay=delay)
+    assert {k: (r["start"], r["end"], r["n_sources"], r["n_sinks"]) for k, r in got.items()} == want
+    sums = ref.gather_scatter_amounts(edges, window=window, delay=delay)
+    assert {k: (r["in_amount"], r["out_amount"]) for k, r in got.items()} == sums
+    assert found.select("H", "p").rows() == sorted(found.select("H", "p").rows())
+
+
 # chains, stacks, bipartite ----------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from finintel.graph.tgraph import GraphCache
 from finintel.schema import TRANSFERS
 from finintel.typology.engine import detect
 from finintel.typology.loader import load_rules
@@ -199,6 +200,22 @@ def test_gather_scatter_hub() -> None:
     early = [r | {"ts": T0 - (10 - i) * H} if r["tx_id"].startswith("o") else r
              for i, r in enumerate(rows)]  # fmt: skip
     assert run(GS, early, {"window": "1d"})[0].height == 0  # outflows before the inflows
+
+
+def test_run_keeps_evidence_of_alerting_foci_only() -> None:
+    """With the run's graphs (all transfers at once) evidence is kept only for foci with a
+    window meeting the condition; without them (a time chunk) for every focus."""
+    rows = [tx(f"i{k}", T0 + k * H, f"a{k}", "HUB", 1000.0) for k in range(3)]
+    rows += [tx(f"o{k}", T0 + (4 + k) * H, "HUB", f"z{k}", 990.0) for k in range(3)]
+    rows += [tx("i9", T0, "b", "SMALL", 50.0), tx("o9", T0 + H, "SMALL", "c", 50.0)]
+    params = {"window": as_duration("1d")}
+    foci = []
+    for ctx in (RunContext(graphs=GraphCache()), RunContext()):
+        plan: Plan = GS.plan(frame(rows).lazy(), params, ctx)
+        windows, evidence = pl.collect_all([plan.windows, plan.evidence])
+        assert set(windows.get_column("focus")) >= {"HUB", "SMALL"}
+        foci.append(sorted(set(evidence.get_column("focus"))))
+    assert foci == [["HUB"], ["HUB", "SMALL"]]
 
 
 # bipartite, stack, layering_chain ------------------------------------------------------------

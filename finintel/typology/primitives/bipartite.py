@@ -29,7 +29,7 @@ import polars as pl
 from finintel.graph import motifs
 from finintel.graph.tgraph import TGraph
 from finintel.typology.primitives.base import ParamSpec, Threshold, format_amount, register
-from finintel.typology.primitives.cycle import GRAPH_PARAMS, GraphKind, sort_evidence, us
+from finintel.typology.primitives.cycle import GRAPH_PARAMS, GraphKind, us
 from finintel.typology.primitives.scatter_gather import row_evidence
 from finintel.typology.primitives.windows import END, FOCUS, START, fmt_number
 
@@ -118,7 +118,7 @@ class Bipartite(GraphKind):
                 ),
             ]
         )
-        return windows, sort_evidence(evidence)
+        return windows, evidence
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         return (pl.col("n_senders") >= int(self._p(params, "min_senders"))) & (

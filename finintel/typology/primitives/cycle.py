@@ -125,7 +125,8 @@ def instance_evidence(
 ) -> pl.DataFrame:
     """Evidence rows of motif instances: for each edge of ``edges[i]`` (focus ``focus[i]``) a
     row for its sender and one for its receiver. ``roles(pos, n)`` gives the sender's and the
-    receiver's role from the edge's position in the instance and the instance's length."""
+    receiver's role from the edge's position in the instance and the instance's length
+    (unsorted: :meth:`GraphKind.compute` sorts the evidence it keeps)."""
     if focus.len() == 0:
         return pl.DataFrame(schema=EVIDENCE_SCHEMA)
     # Position of each edge inside its instance (instances are exploded in list order).
@@ -143,13 +144,12 @@ def instance_evidence(
         names.gather(x.get_column("u")).alias("_su"), names.gather(x.get_column("v")).alias("_sv")
     )
     cols = (pl.col("focus"), _ts("ts"), pl.col("tx_id"), pl.col("source"))
-    out = pl.concat(
+    return pl.concat(
         [
             x.select(*cols, pl.col("_su").alias("account"), src_role.alias("role"), "amount_base"),
             x.select(*cols, pl.col("_sv").alias("account"), dst_role.alias("role"), "amount_base"),
         ]
     )
-    return sort_evidence(out)
 
 
 def edge_sum(g: TGraph, edges: pl.Series) -> pl.Series:
@@ -218,14 +218,27 @@ class GraphKind(ABC):
         )
 
     @abstractmethod
+    def condition(self, params: Mapping[str, Any]) -> pl.Expr:
+        """What a window must meet to be kept (the rule's ``having`` comes on top)."""
+
+    @abstractmethod
     def search(self, g: TGraph, params: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Windows (focus, start, end, kind metrics) and evidence of the kind on ``g``."""
+        """Windows (focus, start, end, kind metrics) and evidence (:data:`EVIDENCE_SCHEMA`,
+        unsorted) of the kind on ``g``."""
 
     def compute(
-        self, transfers: pl.DataFrame, params: Mapping[str, Any], base: TGraph | None = None
+        self,
+        transfers: pl.DataFrame,
+        params: Mapping[str, Any],
+        base: TGraph | None = None,
+        *,
+        alerting_only: bool = False,
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Windows and evidence (eagerly) for collected scoped transfers (``base``: their
-        graph, when already built)."""
+        graph, when already built). ``alerting_only``: evidence only of the foci with a window
+        meeting the kind's condition (no other focus can have an alert when ``transfers`` are
+        all the run's; a time chunk must keep all, an instance crossing into the next chunk
+        brings evidence to that chunk's alerts)."""
         g = self.graph(base if base is not None else build(transfers), transfers, params)
         windows, evidence = self.search(g, params)
         schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}
@@ -235,6 +248,9 @@ class GraphKind(ABC):
         windows = windows.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(
             FOCUS, START, END
         )
+        if alerting_only:
+            alerting = windows.filter(self.condition(params).fill_null(False)).get_column(FOCUS)
+            evidence = evidence.filter(pl.col(FOCUS).is_in(alerting.unique().implode()))
         return windows, sort_evidence(evidence)
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
@@ -249,7 +265,8 @@ class GraphKind(ABC):
                     memo.clear()
                     graphs = ctx.graphs
                     base = None if graphs is None else graphs.get(key, lambda: build(df))
-                    memo[key] = self.compute(df, params, base)
+                    # a run's own graphs (the local engine): it sees all the transfers at once
+                    memo[key] = self.compute(df, params, base, alerting_only=graphs is not None)
                 return memo[key]
 
         w_schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}

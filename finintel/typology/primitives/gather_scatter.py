@@ -24,7 +24,7 @@ import polars as pl
 from finintel.graph import motifs
 from finintel.graph.tgraph import TGraph
 from finintel.typology.primitives.base import ParamSpec, Threshold, format_amount, register
-from finintel.typology.primitives.cycle import GRAPH_PARAMS, GraphKind, sort_evidence, us
+from finintel.typology.primitives.cycle import GRAPH_PARAMS, GraphKind, us
 from finintel.typology.primitives.scatter_gather import row_evidence
 from finintel.typology.primitives.windows import END, FOCUS, START, fmt_number
 
@@ -96,7 +96,7 @@ class GatherScatter(GraphKind):
                 ),
             ]
         )
-        return windows, sort_evidence(evidence)
+        return windows, evidence
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         cond = (pl.col("n_sources") >= int(self._p(params, "min_sources"))) & (

@@ -28,7 +28,6 @@ from finintel.typology.primitives.base import ParamSpec, Threshold, format_amoun
 from finintel.typology.primitives.cycle import (
     GRAPH_PARAMS,
     GraphKind,
-    sort_evidence,
     tolerance_text,
     us,
 )
@@ -119,7 +118,7 @@ class ScatterGather(GraphKind):
                 row_evidence(g, focus, legs.get_column("e2"), legs.get_column("T"), "sink"),
             ]
         )
-        return windows, sort_evidence(evidence)
+        return windows, evidence
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         return pl.col("n_intermediaries") >= int(self._p(params, "min_intermediaries"))
