@@ -228,14 +228,15 @@ class GraphKind(ABC):
         graph, when already built)."""
         g = self.graph(base if base is not None else build(transfers), transfers, params)
         windows, evidence = self.search(g, params)
+        return self.shape(windows, params, len(g.skipped)), sort_evidence(evidence)
+
+    def shape(self, windows: pl.DataFrame, params: Mapping[str, Any], skipped: int) -> pl.DataFrame:
+        """Search windows as the plan's windows: ``skipped_accounts`` set, typed, sorted."""
         schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}
-        windows = windows.with_columns(
-            pl.lit(len(g.skipped), dtype=pl.Int64).alias("skipped_accounts")
-        )
-        windows = windows.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(
+        windows = windows.with_columns(pl.lit(skipped, dtype=pl.Int64).alias("skipped_accounts"))
+        return windows.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(
             FOCUS, START, END
         )
-        return windows, sort_evidence(evidence)
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
         source = transfers.select(*_COLUMNS)
