@@ -140,6 +140,7 @@ def run(
     spark_master: str | None = None,
     spark_shards: int | None = None,
     spark_chunk_windows: int | None = None,
+    spark_time_buckets: int | None = None,
 ) -> RunSummary:
     """Ingest ``paths``, run ``rules`` (a RuleSet or rule paths), write ``out_dir``.
 
@@ -157,7 +158,8 @@ def run(
     ``decisions`` file) before detection (on either engine); the report's persons then come from that resolution
     (else from the report's parties, see :mod:`finintel.persons`).
     ``engine="spark"`` detects on Apache Spark (``spark_master``, ``spark_shards`` focus
-    shards, ``spark_chunk_windows`` lookbacks per time chunk; see ``docs/spark.md``): the same
+    shards, ``spark_chunk_windows`` lookbacks per time chunk, ``spark_time_buckets`` time
+    buckets per focus shard; see ``docs/spark.md``): the same
     alerts as the default local ``polars`` engine.
     """
     from finintel.link import check_exclusions
@@ -178,7 +180,9 @@ def run(
         "deterministic": deterministic,
         "decisions": decisions,
     }
-    report_opts["engine"] = _engine(engine, spark_master, spark_shards, spark_chunk_windows)
+    report_opts["engine"] = _engine(
+        engine, spark_master, spark_shards, spark_chunk_windows, spark_time_buckets
+    )
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
     if store is None and (incremental or as_of is not None):
@@ -407,14 +411,18 @@ def _run(
 
 
 def _engine(
-    engine: str, master: str | None, shards: int | None, chunk_windows: int | None
+    engine: str,
+    master: str | None,
+    shards: int | None,
+    chunk_windows: int | None,
+    time_buckets: int | None = None,
 ) -> dict[str, Any] | None:
     """The Spark options (and session: fails now when pyspark or Java is missing); None for
     the local engine."""
     if engine not in ("polars", "spark"):
         raise UsageError("FI182", f"unknown engine {engine!r} (polars or spark)")
     if engine == "polars":
-        if master is not None or shards is not None or chunk_windows is not None:
+        if any(v is not None for v in (master, shards, chunk_windows, time_buckets)):
             raise UsageError("FI182", "the --spark-* options need --engine spark")
         return None
     from finintel.spark import DEFAULT_CHUNK_WINDOWS, session
@@ -423,6 +431,7 @@ def _engine(
         "spark": session(master, shards),
         "shards": shards,
         "chunk_windows": DEFAULT_CHUNK_WINDOWS if chunk_windows is None else chunk_windows,
+        "time_buckets": 1 if time_buckets is None else time_buckets,
     }
 
 
@@ -440,6 +449,7 @@ def _spark_detect(
         shards=opts["shards"],
         chunk_windows=opts["chunk_windows"],
         entities=entities,
+        time_buckets=opts["time_buckets"],
     )
 
 

@@ -327,6 +327,11 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
     type=click.IntRange(2),
     help="Time-chunk length of graph typologies, in lookbacks [default: 4].",
 )
+@click.option(
+    "--spark-time-buckets",
+    type=click.IntRange(1),
+    help="Split each focus shard into N time buckets (long histories) [default: 1].",
+)
 @load_options
 @json_option
 @api_call
@@ -349,6 +354,7 @@ def run_command(
     spark_master: str | None,
     spark_shards: int | None,
     spark_chunk_windows: int | None,
+    spark_time_buckets: int | None,
     load: dict[str, Any],
     as_json: bool,
 ) -> None:
@@ -379,6 +385,7 @@ def run_command(
         spark_master=spark_master,
         spark_shards=spark_shards,
         spark_chunk_windows=spark_chunk_windows,
+        spark_time_buckets=spark_time_buckets,
     )
     changed = summary.new_alerts + summary.updated_alerts
     if as_json:

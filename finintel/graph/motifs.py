@@ -755,24 +755,31 @@ def bipartite(
     """Complete bipartite blocks: ≥ ``min_senders`` accounts that each paid every one of
     ≥ ``min_receivers`` accounts, all pairs within one window.
 
-    Candidates come from the static graph: every ``min_receivers``-subset of each sender's
-    receivers (grown by joins, ids ascending) is grouped with the senders that paid all of it;
-    subsets with ≥ ``min_senders`` such senders and the same sender set are united into one
-    block. A block is kept when some window ``[t, t + window)`` (``t`` one of its transfers'
-    times) holds a transfer for every (sender, receiver) pair; each such ``t`` gives a row.
-    Columns: ``senders``, ``receivers`` (sorted id lists), ``start``, ``end``, ``n_transfers``,
-    ``amount``, ``edges`` (the transfers in the window).
+    The candidate blocks are :func:`bipartite_blocks` of the graph's distinct (sender,
+    receiver) pairs; :func:`bipartite_windows` checks them. Columns: ``senders``,
+    ``receivers`` (sorted id lists), ``start``, ``end``, ``n_transfers``, ``amount``, ``edges``
+    (the transfers in the window).
     """
-    schema = {
-        "senders": pl.List(pl.Int64),
-        "receivers": pl.List(pl.Int64),
-        "start": pl.Int64(),
-        "end": pl.Int64(),
-        "n_transfers": pl.Int64(),
-        "amount": pl.Float64(),
-        "edges": pl.List(pl.Int64),
-    }
     pairs = g.edges.select(pl.col("u").alias("s"), pl.col("v").alias("r")).unique()
+    blocks = bipartite_blocks(
+        pairs, min_senders=min_senders, min_receivers=min_receivers, max_paths=max_paths
+    )
+    return bipartite_windows(g, blocks, window_us=window_us)
+
+
+def bipartite_blocks(
+    pairs: pl.DataFrame,
+    *,
+    min_senders: int = 3,
+    min_receivers: int = 3,
+    max_paths: int = DEFAULT_MAX_PATHS,
+) -> pl.DataFrame:
+    """The candidate blocks of distinct (``s``, ``r``) pairs (integer ids): every
+    ``min_receivers``-subset of each sender's receivers (grown by joins, ids ascending) is
+    grouped with the senders that paid all of it; subsets with ≥ ``min_senders`` such senders
+    and the same sender set are united into one block. Columns ``S``, ``R`` (sorted id lists),
+    ordered by the sender list.
+    """
     # Only receivers paid by >= min_senders senders and senders paying >= min_receivers of
     # those can be in a block: prune both sides until nothing changes.
     while True:
@@ -803,19 +810,34 @@ def bipartite(
         subsets = subsets.filter(pl.len().over("R") >= min_senders)
         if subsets.height > max_paths:
             raise _too_many("bipartite search", subsets.height, max_paths)
-    blocks = (
+    return (
         subsets.group_by("R")
         .agg(pl.col("s").sort().alias("S"))
         .filter(pl.col("S").list.len() >= min_senders)
         .explode("R")
         .group_by("S")
         .agg(pl.col("R").unique().sort())
-        .with_columns(_edge_key("S").alias("_k"))
-        .sort("_k")
-        .with_row_index("_b")
+        .sort(_edge_key("S"))
+        .select(pl.col("S").cast(pl.List(pl.Int64)), pl.col("R").cast(pl.List(pl.Int64)))
     )
+
+
+def bipartite_windows(g: TGraph, blocks: pl.DataFrame, *, window_us: int) -> pl.DataFrame:
+    """The windows ``[t, t + window)`` (``t`` one of a block's transfer times in ``g``) that
+    hold a transfer for every (sender, receiver) pair of the block; ``blocks`` holds ``S``,
+    ``R`` (id lists of ``g``). One row per such ``t``, in block order, then by ``start``."""
+    schema = {
+        "senders": pl.List(pl.Int64),
+        "receivers": pl.List(pl.Int64),
+        "start": pl.Int64(),
+        "end": pl.Int64(),
+        "n_transfers": pl.Int64(),
+        "amount": pl.Float64(),
+        "edges": pl.List(pl.Int64),
+    }
     if blocks.height == 0:
         return pl.DataFrame(schema=schema)
+    blocks = blocks.with_row_index("_b")
     cells = (
         blocks.select("_b", "S").explode("S").join(blocks.select("_b", "R").explode("R"), on="_b")
     )
@@ -823,6 +845,8 @@ def bipartite(
         g.edges.select("e", pl.col("u").alias("S"), pl.col("v").alias("R"), "ts", "amount_base"),
         on=["S", "R"],
     )
+    if edges.height == 0:
+        return pl.DataFrame(schema=schema)
     need = blocks.select(
         (pl.col("S").list.len() * pl.col("R").list.len()).cast(pl.Int64)
     ).to_series()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from finintel.spark.session import session
 from finintel.spark.shards import (
+    BLOCKS,
     DEFAULT_CHUNK_WINDOWS,
     DEFAULT_MAX_CHUNK_ROWS,
     ON_DRIVER,
@@ -18,6 +19,7 @@ from finintel.spark.shards import (
 )
 
 __all__ = [
+    "BLOCKS",
     "DEFAULT_CHUNK_WINDOWS",
     "DEFAULT_MAX_CHUNK_ROWS",
     "ON_DRIVER",

@@ -33,8 +33,32 @@ def session(master: str | None = None, shards: int | None = None) -> Any:
     )
     if shards is not None:
         builder = builder.config("spark.sql.shuffle.partitions", str(shards))
+    memory = local_driver_memory(master)
+    if memory is not None:
+        builder = builder.config("spark.driver.memory", memory)
     spark = builder.getOrCreate()
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     if master is not None and master.startswith("local"):
         spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def local_driver_memory(master: str | None) -> str | None:
+    """The driver heap of a local Spark (its executors live in the driver's JVM; Spark's 1g
+    default runs out on a million transfers): 40 % of the machine's memory, at least 2g. None
+    when not local or already set (``SPARK_DRIVER_MEMORY``, ``--driver-memory`` in
+    ``PYSPARK_SUBMIT_ARGS``, or ``spark-submit``).
+
+    >>> local_driver_memory("spark://host:7077") is None
+    True
+    """
+    if master is not None and not master.startswith("local"):
+        return None
+    if os.environ.get("SPARK_DRIVER_MEMORY") or "--driver-memory" in os.environ.get(
+        "PYSPARK_SUBMIT_ARGS", ""
+    ):
+        return None
+    if master is None and os.environ.get("SPARK_ENV_LOADED"):  # under spark-submit
+        return None
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return f"{max(2048, int(total_mb * 0.4))}m"

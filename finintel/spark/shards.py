@@ -1,13 +1,15 @@
 """Sharded detection on Spark: every shard runs the local engine's code on its Arrow batch.
 
-Each rule goes one of three ways (:func:`placement`):
+Each rule goes one of four ways (:func:`placement`):
 
 ``focus``
     Windowed kinds whose alerts for a focus depend only on the transfers touching it (fan-in,
     structuring, pass-through, ...). A transfer goes to the shard of each key it can be the
     focus for (``hash(src) mod N`` and ``hash(dst) mod N`` of the rule's ``group_by``); each
     shard runs :func:`finintel.detect` on its transfers and keeps the alerts whose focus hashes
-    to it, so no alert comes twice and each is built from its focus's whole history.
+    to it, so no alert comes twice and each is built from its focus's whole history. With
+    ``time_buckets`` > 1 a shard is split further by time (:func:`_grid`): each bucket keeps
+    its foci's windows ending in it and the driver merges them into periods.
 ``time``
     Graph kinds and ``agent_concentration`` (a network-wide median per calendar period). Time
     is cut into chunks of ``chunk_windows × lookback`` (counted from 1970-01-01 UTC); a chunk
@@ -17,9 +19,12 @@ Each rule goes one of three ways (:func:`placement`):
     alerts exactly as the local engine does. Degree caps are counted over all data first (a
     hub is a hub in every chunk). One chunk must fit an executor: a chunk over
     ``max_chunk_rows`` transfers fails the run (FI181) before any search.
+``blocks``
+    ``bipartite``: candidate blocks from the distinct pairs of all the data, then their windows
+    per time chunk (:mod:`finintel.spark.blocks`).
 ``driver``
-    ``shared_identifier`` (identifiers shared across parties of any shard) and ``bipartite``
-    (candidate blocks of the whole scoped graph) run on the driver with the local engine.
+    ``shared_identifier`` (identifiers shared across parties of any shard) and ``watchlist``
+    (targets matched against the parties) run on the driver with the local engine.
 
 Alert ids hash (rule, focus, period start), so the alerts equal the local engine's.
 """
@@ -57,11 +62,16 @@ from finintel.typology.primitives.windows import param
 
 #: Kinds solved per time chunk (besides every graph kind).
 TIME_CHUNKED = frozenset({"agent_concentration"})
-#: Kinds run on the driver with the local engine: their candidates come from all the data
-#: (identifiers shared across any parties; bipartite blocks of the whole scoped graph, with a
-#: fan-out cap over the whole history), so no shard of the data decides them; watchlist matches
-#: targets against the parties (held by the driver) and its focus is the target, not a key.
-ON_DRIVER = frozenset({"shared_identifier", "bipartite", "watchlist"})
+#: Kinds searched in two phases (:mod:`finintel.spark.blocks`): candidate blocks from the
+#: distinct pairs of all the data, then their windows per time chunk.
+BLOCKS = frozenset({"bipartite"})
+#: Kinds run on the driver with the local engine: identifiers shared across any parties (no
+#: shard of the data decides them); watchlist matches targets against the parties (held by the
+#: driver) and its focus is the target, not a key.
+ON_DRIVER = frozenset({"shared_identifier", "watchlist"})
+#: Focus kinds never split by time bucket: a dormancy is dated by the focus's previous transfer,
+#: however long before.
+WHOLE_HISTORY = frozenset({"dormant_then_active"})
 #: Chunk length in lookbacks (≥ 2: a chunk is at least as long as its overlap).
 DEFAULT_CHUNK_WINDOWS = 4
 #: Most transfers (with the overlap) one time chunk may hold: what an executor solves at once.
@@ -87,12 +97,15 @@ class _Rules:
 
 
 def placement(kind: str) -> str:
-    """Where a kind runs on Spark: ``focus`` shards, ``time`` chunks or the ``driver``."""
+    """Where a kind runs on Spark: ``focus`` shards, ``time`` chunks, ``blocks`` (two
+    phases: blocks from all the data, their windows per time chunk) or the ``driver``."""
     import finintel.typology.primitives  # noqa: F401 - registers every kind
     from finintel.typology.primitives.cycle import GraphKind
 
     if kind in ON_DRIVER:
         return "driver"
+    if kind in BLOCKS:
+        return "blocks"
     if kind in TIME_CHUNKED or isinstance(REGISTRY[kind], GraphKind):
         return "time"
     return "focus"
@@ -109,6 +122,7 @@ def detect(
     chunk_windows: int = DEFAULT_CHUNK_WINDOWS,
     max_chunk_rows: int = DEFAULT_MAX_CHUNK_ROWS,
     entities: Any = None,
+    time_buckets: int = 1,
 ) -> Alerts:
     """:func:`finintel.detect` of ``rules`` on Spark session ``spark``.
 
@@ -119,16 +133,22 @@ def detect(
     (each shard runs every windowed rule's plan once, a fixed cost per shard). Rules with
     ``group_by: entity`` use ``entities`` (a :class:`~finintel.resolve.Entities`; None: the
     parties are resolved here): the driver resolves, Spark replaces each party by its entity.
+    ``time_buckets`` > 1 splits each focus shard into that many time buckets (overlapping by
+    the rules' lookback), so one key's long history is not one task.
     """
     if chunk_windows < 2:
         raise UsageError("FI182", f"the chunk length must be ≥ 2 lookbacks, got {chunk_windows}")
+    if time_buckets < 1:
+        raise UsageError("FI182", f"the number of time buckets must be ≥ 1, got {time_buckets}")
     n = int(shards or 2 * spark.sparkContext.defaultParallelism)
     if n < 1:
         raise UsageError("FI182", f"the number of shards must be ≥ 1, got {n}")
     currency = str(data.base_currency)
     lists = rules.lists
     indexed = list(enumerate(rules.rules))
-    by_place: dict[str, list[tuple[int, Any]]] = {"focus": [], "time": [], "driver": []}
+    by_place: dict[str, list[tuple[int, Any]]] = {
+        "focus": [], "time": [], "blocks": [], "driver": []
+    }  # fmt: skip
     for i, rule in indexed:
         by_place[placement(rule.kind)].append((i, rule))
     if entities is None and any(r.group_by == "entity" for r in rules.rules):
@@ -139,15 +159,28 @@ def detect(
     frames: list[pl.DataFrame] = []
     skipped: dict[int, pl.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="finintel-spark-") as tmp:
-        spread = by_place["focus"] or by_place["time"]
+        spread = by_place["focus"] or by_place["time"] or by_place["blocks"]
         transfers = _read(spark, data, store, as_of, Path(tmp), members) if spread else None
         if transfers is not None and by_place["focus"]:
-            frames.append(_focus(spark, transfers, by_place["focus"], lists, currency, n))
+            frames.append(
+                _focus(spark, transfers, by_place["focus"], lists, currency, n, time_buckets)
+            )
+        graph = by_place["time"] + by_place["blocks"]
+        if transfers is not None and graph:
+            skipped = _degree_caps(transfers, graph, lists)
         if transfers is not None and by_place["time"]:
-            skipped = _degree_caps(transfers, by_place["time"], lists)
             frames.append(
                 _time(
                     transfers, by_place["time"], lists, currency, skipped, n,
+                    chunk_windows, max_chunk_rows,
+                )
+            )  # fmt: skip
+        if transfers is not None and by_place["blocks"]:
+            from finintel.spark.blocks import bipartite
+
+            frames.append(
+                bipartite(
+                    transfers, by_place["blocks"], lists, currency, skipped, n,
                     chunk_windows, max_chunk_rows,
                 )
             )  # fmt: skip
@@ -224,7 +257,7 @@ def _lookup(spark: Any, sdf: Any, table: pl.DataFrame, name: str) -> Any:
     return sdf
 
 
-def _canonical(table: Any, entity: bool = False) -> pl.DataFrame:
+def canonical(table: Any, entity: bool = False) -> pl.DataFrame:
     """A Spark Arrow batch as the engine's transfer frame (exact dtypes, party kinds); with
     ``entity``, each party replaced by its entity (``group_by: entity``)."""
     frame = pl.from_arrow(table)
@@ -240,7 +273,7 @@ _APPLIED = SimpleNamespace(
 )
 
 
-def _blob(frame: pl.DataFrame) -> bytes:
+def blob(frame: pl.DataFrame) -> bytes:
     out = io.BytesIO()
     frame.write_ipc(out)
     return out.getvalue()
@@ -260,8 +293,11 @@ def _focus(
     lists: Mapping[str, tuple[object, ...]],
     currency: str,
     n: int,
+    buckets: int = 1,
 ) -> pl.DataFrame:
-    """Alerts of the focus-local rules: shard by focus key, detect per shard, keep own foci."""
+    """Alerts of the focus-local rules: shard by focus key, detect per shard, keep own foci;
+    with ``buckets`` > 1 each shard is split further by time bucket for the time-local kinds
+    (see :func:`_grid`)."""
     from pyspark.sql import functions as sf
 
     keys = sorted({str(r.group_by) for _, r in rules})
@@ -286,20 +322,75 @@ def _focus(
     keyed = hashed.withColumn(
         "_t", sf.explode(sf.array_distinct(sf.filter(targets, lambda t: t.isNotNull())))
     ).select("*", sf.col("_t.kt").alias("_kt"), sf.col("_t.shard").alias("_shard"))
-    keyed = keyed.drop("_t").repartition(n, "_kt", "_shard")
-    task = _focus_task([r for _, r in rules], lists, currency)
-    rows = keyed.groupBy("_kt", "_shard").applyInArrow(task, "ipc binary").collect()
-    frames = [f for f in _frames(rows) if f.height]
-    return pl.concat(frames) if frames else alerts_table([])
+    split = {i for i, r in rules if buckets > 1 and r.kind not in WHOLE_HISTORY}
+    grid = _grid(sdf, [r for i, r in rules if i in split], buckets) if split else None
+    if grid is None:
+        split = set()
+    whole_keys = sorted({str(r.group_by) for i, r in rules if i not in split})
+    none = sf.array().cast("array<bigint>")
+    bucket_ids = sf.when(sf.col("_kt").isin(whole_keys), sf.array(sf.lit(-1).cast("bigint")))
+    bucket_ids = bucket_ids.otherwise(none)
+    if grid is not None:
+        t0, length, overlap = grid
+        x = sf.unix_micros(sf.col("ts")) - sf.lit(t0)
+        own = sf.sequence(
+            sf.greatest(sf.floor((x - overlap) / length), sf.lit(0).cast("bigint")),
+            sf.least(sf.floor((x + 2 * overlap) / length), sf.lit(buckets - 1).cast("bigint")),
+        )
+        split_keys = sorted({str(r.group_by) for i, r in rules if i in split})
+        bucket_ids = sf.concat(
+            bucket_ids, sf.when(sf.col("_kt").isin(split_keys), own).otherwise(none)
+        )
+    keyed = keyed.withColumn("_b", sf.explode(bucket_ids)).drop("_t")
+    keyed = keyed.repartition(n, "_kt", "_shard", "_b")
+    task = _focus_task(rules, split, grid, lists, currency)
+    schema = "rule int, part string, ipc binary"
+    rows = keyed.groupBy("_kt", "_shard", "_b").applyInArrow(task, schema).collect()
+    frames: list[pl.DataFrame] = []
+    parts: dict[tuple[int, str], list[pl.DataFrame]] = {}
+    for row, frame in zip(rows, _frames(rows), strict=True):
+        if row["part"] == "a":
+            frames.append(frame)
+        else:
+            parts.setdefault((int(row["rule"]), str(row["part"])), []).append(frame)
+    out: list[dict[str, Any]] = []
+    for i, rule in rules:
+        if (i, "w") in parts:
+            windows = pl.concat(parts[(i, "w")]).sort("focus", "start", "end", maintain_order=True)
+            evidence = pl.concat(parts[(i, "e")]).unique(maintain_order=True)
+            out += rule_alerts(rule, windows, evidence, currency)
+    frames.append(alerts_table(out))
+    return pl.concat(frames)
+
+
+def _grid(sdf: Any, rules: list[Any], buckets: int) -> tuple[int, int, int] | None:
+    """Time buckets of a focus shard: ``(t0, length, overlap)`` in µs, ``buckets`` equal
+    buckets from the first transfer to the last; ``overlap`` is the rules' longest lookback.
+    A bucket reads its own transfers, two overlaps before it and one after it, and keeps the
+    windows *ending* inside it (a window reaches one lookback back; a pass-through inflow's
+    outflows come up to ``max_delay`` ≤ its lookback after it). None without transfers."""
+    from pyspark.sql import functions as sf
+
+    ts = sf.unix_micros(sf.col("ts"))
+    first = sdf.agg(sf.min(ts).alias("lo"), sf.max(ts).alias("hi")).first()
+    if first is None or first["lo"] is None:
+        return None
+    lo, hi = int(first["lo"]), int(first["hi"])
+    overlap = max(REGISTRY[r.kind].lookback(r.params) // _US for r in rules)
+    return lo, (hi - lo) // buckets + 1, int(overlap)
 
 
 def _focus_task(
-    rules: list[Any], lists: Mapping[str, tuple[object, ...]], currency: str
+    rules: list[tuple[int, Any]],
+    split: set[int],
+    grid: tuple[int, int, int] | None,
+    lists: Mapping[str, tuple[object, ...]],
+    currency: str,
 ) -> Callable[[Any, Any], Any]:
     def run(key: Any, table: Any) -> Any:
         import pyarrow as pa
 
-        kt, shard = str(key[0].as_py()), int(key[1].as_py())
+        kt, shard, b = str(key[0].as_py()), int(key[1].as_py()), int(key[2].as_py())
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         owned = pl.concat(
@@ -308,11 +399,41 @@ def _focus_task(
                 for s in ("src", "dst")
             ]
         ).unique()
-        mine = [r for r in rules if r.group_by == kt]
-        data = _Data(_canonical(table, kt == "entity").lazy(), currency)
-        alerts = local_detect(data, _Rules(mine, lists), entities=_APPLIED).table
-        alerts = alerts.filter(pl.col("focus").is_in(owned.implode()))
-        return pa.table({"ipc": pa.array([_blob(alerts)], pa.binary())})
+        lf = canonical(table, kt == "entity").lazy()
+        if b < 0:  # the whole history of the shard's foci
+            mine = [r for i, r in rules if r.group_by == kt and i not in split]
+            alerts = local_detect(_Data(lf, currency), _Rules(mine, lists), entities=_APPLIED)
+            found = alerts.table.filter(pl.col("focus").is_in(owned.implode()))
+            return pa.table(
+                {
+                    "rule": pa.array([-1], pa.int32()),
+                    "part": pa.array(["a"], pa.string()),
+                    "ipc": pa.array([blob(found)], pa.binary()),
+                }
+            )
+        assert grid is not None
+        t0, length, _ = grid
+        lo = pl.lit(t0 + b * length).cast(pl.Datetime("us", "UTC"))
+        hi = pl.lit(t0 + (b + 1) * length).cast(pl.Datetime("us", "UTC"))
+        mine_i = [(i, r) for i, r in rules if r.group_by == kt and i in split]
+        ctx = RunContext(
+            group_by="party" if kt == "entity" else kt, base_currency=currency, lists=lists
+        )
+        own_focus = pl.col("focus").is_in(owned.implode())
+        plans: list[pl.LazyFrame] = []
+        for _, rule in mine_i:
+            kept, evidence = rule_windows(rule, lf, ctx, rule.params)
+            ending = (pl.col("end") >= lo) & (pl.col("end") < hi)
+            plans += [kept.filter(own_focus & ending), evidence.filter(own_focus)]
+        done = pl.collect_all(plans)
+        ids = [i for i, _ in mine_i for _ in range(2)]
+        return pa.table(
+            {
+                "rule": pa.array(ids, pa.int32()),
+                "part": pa.array(["w", "e"] * len(mine_i), pa.string()),
+                "ipc": pa.array([blob(f) for f in done], pa.binary()),
+            }
+        )
 
     return run
 
@@ -344,7 +465,7 @@ def _degree_caps(
         import pyarrow as pa
 
         for batch in batches:
-            lf = _canonical(batch).lazy()
+            lf = canonical(batch).lazy()
             for i, rule in graph:
                 sk = (
                     REGISTRY[rule.kind]
@@ -490,8 +611,8 @@ def _time_task(
         length = chunk_windows * lookbacks[g]
         lo = pl.lit(c * length).cast(pl.Datetime("us", "UTC"))
         hi = pl.lit((c + 1) * length).cast(pl.Datetime("us", "UTC"))
-        lf = _canonical(table).lazy()
-        by_entity = _canonical(table, True).lazy() if "src_entity" in table.column_names else lf
+        lf = canonical(table).lazy()
+        by_entity = canonical(table, True).lazy() if "src_entity" in table.column_names else lf
         plans = []
         for i, rule in groups[g]:
             entity = rule.group_by == "entity"
@@ -505,7 +626,7 @@ def _time_task(
             for name, frame in (("w", done[2 * k]), ("e", done[2 * k + 1])):
                 ids.append(i)
                 part.append(name)
-                blobs.append(_blob(frame))
+                blobs.append(blob(frame))
         return pa.table(
             {
                 "rule": pa.array(ids, pa.int32()),

@@ -120,9 +120,10 @@ def scope(
     return scoped
 
 
-def _kept_windows(
+def kept_windows(
     rule: Any, prim: Primitive, windows: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
 ) -> pl.LazyFrame:
+    """The windows meeting the kind's condition and the rule's ``having``."""
     cond = prim.condition(rule.params)
     if rule.having is not None:
         line, col = rule.having_pos
@@ -359,7 +360,7 @@ def detect(
         rule_transfers = entity_transfers if entity and not own else transfers
         plan = prim.plan(scope(rule, rule_transfers, lists), rule.params, ctx)
         plans.append((rule, prim, plan))
-    kept = pl.collect_all([_kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
+    kept = pl.collect_all([kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
     # graph kinds leave hub accounts out of their search (degree caps): report them
     skipped_plans = {
         i: prim.skipped(scope(rule, transfers, lists), rule.params)
@@ -428,7 +429,7 @@ def rule_windows(
     prim = REGISTRY[rule.kind]
     lists = {k: list(v) for k, v in ctx.lists.items()}
     plan = prim.plan(scope(rule, transfers, lists), params, ctx)
-    return _kept_windows(rule, prim, plan.windows, lists), plan.evidence
+    return kept_windows(rule, prim, plan.windows, lists), plan.evidence
 
 
 def rule_alerts(

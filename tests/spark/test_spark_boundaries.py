@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -124,3 +125,58 @@ def test_a_chunk_over_the_memory_bound_fails_clearly(spark: Any) -> None:
         _spark_detect(spark, _data(), max_chunk_rows=4)
     assert err.value.code == "FI181"
     assert "over the limit of 4" in err.value.message
+
+
+def _bipartite_data() -> SimpleNamespace:
+    b = BOUNDARY
+    cells = [(s, r) for s in range(3) for r in range(3)]
+    rows = [
+        # group A: every sender pays every receiver 5 days before the boundary and again 3 days
+        # after it (14d window, 28d chunks): windows from the first round cross the boundary
+        *[_tx(200 + k, b - timedelta(days=5, hours=-k), f"BA-S{s}", f"BA-R{r}", 100.0 + k)
+          for k, (s, r) in enumerate(cells)],
+        *[_tx(210 + k, b + timedelta(days=3, hours=k), f"BA-S{s}", f"BA-R{r}", 200.0 + k)
+          for k, (s, r) in enumerate(cells)],
+        # group B: the same shape in one week, but a fourth sender paid the same receivers a
+        # year earlier: the block of all the data has four senders and no window holds it
+        *[_tx(300 + k, b + timedelta(days=40, hours=k), f"BB-S{s}", f"BB-R{r}", 50.0)
+          for k, (s, r) in enumerate(cells)],
+        *[_tx(320 + r, b - timedelta(days=330, hours=r), "BB-S3", f"BB-R{r}", 50.0)
+          for r in range(3)],
+    ]  # fmt: skip
+    return SimpleNamespace(
+        transfers=pl.DataFrame(rows, schema=TRANSFERS).lazy(),
+        parties=pl.DataFrame(schema=PARTIES),
+        base_currency="EUR",
+    )
+
+
+def test_a_bipartite_block_crossing_a_chunk_boundary_is_found_once(spark: Any) -> None:
+    from finintel.spark import detect as spark_detect
+
+    rules = load_rules(["rules/typologies/graph/bipartite.yaml"])
+    data = _bipartite_data()
+    local = detect(data, rules).table
+    got = spark_detect(data, rules, spark, chunk_windows=CHUNK_WINDOWS).table
+    assert got.height == local.height == 1
+    assert (
+        got.select("alert_id", "tx_ids", "roles", "metrics").to_dicts()
+        == local.select("alert_id", "tx_ids", "roles", "metrics").to_dicts()
+    )
+    alert = got.row(0, named=True)
+    assert alert["focus"] == "bip:BA-S0,BA-S1,BA-S2>BA-R0,BA-R1,BA-R2"
+    assert alert["tx_ids"] == [f"T{i:04d}" for i in (*range(200, 209), *range(210, 219))]
+    assert alert["amount_base"] == pytest.approx(sum(300.0 + 2 * k for k in range(9)))
+    assert alert["first_ts"] < BOUNDARY < alert["last_ts"]
+
+
+def test_a_bipartite_chunk_over_the_memory_bound_fails_clearly(spark: Any) -> None:
+    from finintel.spark import detect as spark_detect
+
+    rules = load_rules(["rules/typologies/graph/bipartite.yaml"])
+    with pytest.raises(DataError) as err:
+        spark_detect(_bipartite_data(), rules, spark, chunk_windows=CHUNK_WINDOWS, max_chunk_rows=8)
+    assert err.value.code == "FI181"
+    assert re.search(
+        r"\(rule gen-bipartite\) holds [0-9]+ transfers .* limit of 8", err.value.message
+    )

@@ -44,7 +44,7 @@ def test_spark_run_equals_local_run(spark: Any, tmp_path: Path) -> None:
         "run", drop, "--rules", "rules", "--out", str(tmp_path / "spark"), "--fx", fx,
         "--store", str(tmp_path / "store"), "--deterministic", "--json", "--format", "json",
         "--engine", "spark", "--spark-master", "local[2]", "--spark-shards", str(SHARDS),
-        "--spark-chunk-windows", "3",
+        "--spark-chunk-windows", "3", "--spark-time-buckets", "3",
     ]  # fmt: skip
     jobs = len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
     result = CliRunner().invoke(main, args)
@@ -55,7 +55,7 @@ def test_spark_run_equals_local_run(spark: Any, tmp_path: Path) -> None:
     # every way a rule runs on Spark is exercised and finds alerts
     rules = finintel.load_rules("rules").rules
     found = {placement(r.kind) for r in rules if local.alerts_by_typology[r.id]}
-    assert found == {"focus", "time", "driver"}
+    assert found == {"focus", "time", "blocks", "driver"}
     assert local.alerts > 100
 
     for name, key in (("alerts", "alert_id"), ("links", "link_id")):

@@ -38,7 +38,7 @@ def test_missing_pyspark_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
         ("cycle", "time"),
         ("gather_scatter", "time"),
         ("agent_concentration", "time"),
-        ("bipartite", "driver"),
+        ("bipartite", "blocks"),
         ("shared_identifier", "driver"),
         ("watchlist", "driver"),
     ],

@@ -11,7 +11,9 @@ inside a window but not as a maximal block of the whole graph is found through i
 receivers gives up to ``C(d, min_receivers)`` subsets, so accounts with more than
 ``max_fanout`` (default 50) distinct receivers or senders are left out (and counted in
 ``skipped_accounts``), besides ``max_degree`` and ``exclude``; subsets paid by fewer than
-``min_senders`` senders are pruned at every step (Apriori).
+``min_senders`` senders are pruned at every step (Apriori). The search splits in two for a
+sharded engine: :meth:`Bipartite.blocks` (from the distinct pairs of all the data) and
+:meth:`Bipartite.check` (the windows of given blocks in a slice of time).
 
 Metrics: ``n_senders``, ``n_receivers``, ``n_transfers``, ``amount``, ``span_seconds``,
 ``skipped_accounts``. Trigger: ``n_senders >= min_senders`` and ``n_receivers >=
@@ -27,9 +29,9 @@ from typing import Any, ClassVar
 import polars as pl
 
 from finintel.graph import motifs
-from finintel.graph.tgraph import TGraph
+from finintel.graph.tgraph import TGraph, build
 from finintel.typology.primitives.base import ParamSpec, Threshold, format_amount, register
-from finintel.typology.primitives.cycle import GRAPH_PARAMS, GraphKind, us
+from finintel.typology.primitives.cycle import GRAPH_PARAMS, GraphKind, sort_evidence, us
 from finintel.typology.primitives.scatter_gather import row_evidence
 from finintel.typology.primitives.windows import END, FOCUS, START, fmt_number
 
@@ -60,18 +62,69 @@ class Bipartite(GraphKind):
     def graph(self, base: TGraph, transfers: pl.DataFrame, params: Mapping[str, Any]) -> TGraph:
         """A view of ``base`` without accounts over ``max_fanout`` distinct counterparties on
         one side (nor those over ``max_degree`` or in ``exclude``)."""
-        cap = int(self._p(params, "max_fanout"))
         pairs = transfers.select("src_account", "dst_account").unique().drop_nulls()
+        extra = self.wide(pairs, params).to_list()
+        excluded = [str(a) for a in self._p(params, "exclude") or ()]
+        degree = self._p(params, "max_degree")
+        return base.capped(None if degree is None else int(degree), sorted({*excluded, *extra}))
+
+    def wide(self, pairs: pl.DataFrame, params: Mapping[str, Any]) -> pl.Series:
+        """The accounts over ``max_fanout`` distinct receivers or senders in the distinct
+        (``src_account``, ``dst_account``) ``pairs`` of the scoped transfers (sorted)."""
+        cap = int(self._p(params, "max_fanout"))
         wide = pl.concat(
             [
                 pairs.group_by(pl.col("src_account").alias("a")).len(),
                 pairs.group_by(pl.col("dst_account").alias("a")).len(),
             ]
         ).filter(pl.col("len") > cap)
-        extra = wide.get_column("a").unique().to_list()
-        excluded = [str(a) for a in self._p(params, "exclude") or ()]
-        degree = self._p(params, "max_degree")
-        return base.capped(None if degree is None else int(degree), sorted({*excluded, *extra}))
+        return wide.get_column("a").unique().sort()
+
+    def blocks(self, pairs: pl.DataFrame, params: Mapping[str, Any]) -> pl.DataFrame:
+        """Phase one of a split search: the candidate blocks (``S``, ``R``: sorted account
+        lists) of the distinct (``s``, ``r``) account pairs of the capped graph — the blocks
+        :meth:`search` checks, named by account text."""
+        accounts = pl.concat([pairs.get_column("s"), pairs.get_column("r")]).unique().sort()
+        ids = pl.DataFrame({"a": accounts, "id": pl.int_range(accounts.len(), eager=True)})
+        found = motifs.bipartite_blocks(
+            pairs.join(ids.rename({"a": "s", "id": "_s"}), on="s")
+            .join(ids.rename({"a": "r", "id": "_r"}), on="r")
+            .select(pl.col("_s").alias("s"), pl.col("_r").alias("r")),
+            min_senders=int(self._p(params, "min_senders")),
+            min_receivers=int(self._p(params, "min_receivers")),
+        )
+        return found.select(
+            *[pl.col(c).list.eval(pl.element().replace_strict(ids["id"], ids["a"])) for c in "SR"]
+        )
+
+    def check(
+        self,
+        transfers: pl.DataFrame,
+        blocks: pl.DataFrame,
+        params: Mapping[str, Any],
+        since: int,
+        until: int,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Phase two: the windows (and their evidence) of the given ``blocks`` (from
+        :meth:`blocks`) in scoped ``transfers``, for the windows starting in ``[since,
+        until)`` (µs). A window holds the transfers in ``[start, start + window)``, so
+        ``transfers`` must cover ``[since, until + window)``; ``skipped_accounts`` is 0."""
+        g = build(transfers)
+        ids = pl.DataFrame({"a": g.accounts, "id": pl.int_range(g.n_nodes, eager=True)})
+        named = blocks.with_row_index("_k").explode("S").explode("R")
+        cells = named.join(ids.rename({"a": "S", "id": "s"}), on="S", how="left").join(
+            ids.rename({"a": "R", "id": "r"}), on="R", how="left"
+        )
+        present = cells.group_by("_k").agg(
+            (pl.col("s").null_count() + pl.col("r").null_count() == 0).alias("_all"),
+            pl.col("s").unique().sort().alias("S"),
+            pl.col("r").unique().sort().alias("R"),
+        )  # a block with an account absent here has no full window here
+        given = present.filter("_all").sort("_k").select("S", "R")
+        found = motifs.bipartite_windows(g, given, window_us=us(self._p(params, "window")))
+        found = found.filter((pl.col("start") >= since) & (pl.col("start") < until))
+        windows, evidence = self._result(g, found)
+        return self.shape(windows, params, 0), sort_evidence(evidence)
 
     def kind_metrics(self, params: Mapping[str, Any]) -> dict[str, pl.DataType]:
         return {
@@ -89,6 +142,10 @@ class Bipartite(GraphKind):
             min_senders=int(self._p(params, "min_senders")),
             min_receivers=int(self._p(params, "min_receivers")),
         )
+        return self._result(g, found)
+
+    def _result(self, g: TGraph, found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Windows and evidence of :func:`~finintel.graph.motifs.bipartite` rows."""
         focus = (
             "bip:"
             + motifs.path_labels(g, found.get_column("senders"), ",")

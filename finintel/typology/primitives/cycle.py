@@ -241,17 +241,19 @@ class GraphKind(ABC):
         brings evidence to that chunk's alerts)."""
         g = self.graph(base if base is not None else build(transfers), transfers, params)
         windows, evidence = self.search(g, params)
-        schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}
-        windows = windows.with_columns(
-            pl.lit(len(g.skipped), dtype=pl.Int64).alias("skipped_accounts")
-        )
-        windows = windows.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(
-            FOCUS, START, END
-        )
+        windows = self.shape(windows, params, len(g.skipped))
         if alerting_only:
             alerting = windows.filter(self.condition(params).fill_null(False)).get_column(FOCUS)
             evidence = evidence.filter(pl.col(FOCUS).is_in(alerting.unique().implode()))
         return windows, sort_evidence(evidence)
+
+    def shape(self, windows: pl.DataFrame, params: Mapping[str, Any], skipped: int) -> pl.DataFrame:
+        """Search windows as the plan's windows: ``skipped_accounts`` set, typed, sorted."""
+        schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}
+        windows = windows.with_columns(pl.lit(skipped, dtype=pl.Int64).alias("skipped_accounts"))
+        return windows.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(
+            FOCUS, START, END
+        )
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
         source = transfers.select(*_COLUMNS)
