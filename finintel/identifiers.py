@@ -3,7 +3,9 @@
 ``phonenumbers`` (Google's libphonenumber data) parses local forms with the holder's country as
 the region (``0542 049512`` in AE → ``+971542049512``), and ``00`` international prefixes.
 Only distinct (phone, country) pairs are parsed, so the cost is per distinct number, not per
-row.
+row; parses are remembered (up to 2^20 pairs), so the kinds and steps of one run that read the
+same parties' phones (``shared_identifier``, ``watchlist``, resolution, cross-references) parse
+each number once.
 
 >>> import polars as pl
 >>> df = pl.DataFrame({"phone": ["0542 049512", "00971542049512", "+971 542 049512", "n/a"],
@@ -15,6 +17,7 @@ row.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 import phonenumbers
 import polars as pl
@@ -23,6 +26,7 @@ import polars as pl
 MIN_DIGITS = 6
 
 
+@lru_cache(maxsize=1 << 20)  # the rules and link steps of one run parse the same numbers
 def _parse(phone: str, region: str | None) -> str | None:
     text = phone.strip()
     if text.startswith("00"):

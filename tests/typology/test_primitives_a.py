@@ -32,6 +32,8 @@ from finintel.typology.primitives import (
 from finintel.typology.primitives.base import REGISTRY, Plan, RunContext
 from finintel.typology.primitives.windows import (
     COUNTERPARTY,
+    END,
+    FOCUS,
     as_duration,
     distinct,
     focus_frame,
@@ -296,6 +298,43 @@ def test_rolling_distinct_equals_n_unique(
     slow = rolling_by_focus(f, window, {"n": distinct(COUNTERPARTY)}, offset=offset)
     got, want = fast.collect(), slow.collect()
     assert_frame_equal(got, want.with_columns(pl.col("n").fill_null(0)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("CAB"),
+            st.integers(0, 30),
+            st.sampled_from([1.0, 2.0, 3.0, None]),
+            st.sampled_from(["x", "y", None]),
+        ),
+        max_size=40,
+    ),
+    st.sampled_from([timedelta(hours=1), timedelta(hours=5), timedelta(days=1)]),
+)
+def test_rolling_distinct_of_numbers_and_several_columns(
+    events: list[tuple[str, int, float | None, str | None]], window: timedelta
+) -> None:
+    """Distinct counts of a non-text column and of two columns at once agree with n_unique;
+    the result is sorted by focus, end whatever the input order."""
+    base = ts("2024-02-28 20:00")
+    rows = [
+        tx(base + timedelta(hours=h), "s", focus, 1.0, src_party=cp, tx_id=str(i))
+        for i, (focus, h, _, cp) in enumerate(events)
+    ]
+    amounts = pl.Series("amt", [a for _, _, a, _ in events], dtype=pl.Float64)
+    f = (
+        frame(rows)
+        .with_columns(amounts.alias("amount_base"))
+        .sort("tx_id", descending=True)
+        .with_columns(pl.col("dst_account").alias(FOCUS), pl.col("src_party").alias("cp"))
+    )
+    fast = rolling_by_focus(f, window, [], distinct={"a": "amount_base", "c": "cp"})
+    slow = rolling_by_focus(f, window, {"a": distinct("amount_base"), "c": distinct("cp")})
+    got, want = fast.collect(), slow.collect()
+    assert_frame_equal(got, want.sort(FOCUS, END))
+    assert got.select(FOCUS, END).rows() == sorted(got.select(FOCUS, END).rows())
 
 
 # fan_in / fan_out -------------------------------------------------------------------------------

@@ -89,26 +89,21 @@ class DormantThenActive:
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
         frame = focus_frame(transfers, self._p(params, "side"), ctx.group_by)
-        windows = rolling_by_focus(
-            frame, self._p(params, "window"), {"count": count(), "total": total()}
-        )
-        # distinct (focus, ts) in order; the gap to the previous time of the same focus
-        # (a shift over the sorted frame instead of a window function: many small foci)
+        # the gap from each row to the previous row of its focus (the frame is sorted by focus,
+        # time): a window's first row is the first of its tie group, so its gap is the one
+        # from ``start`` to the focus's previous distinct time — no join
         same_focus = pl.col(FOCUS) == pl.col(FOCUS).shift(1)
-        previous = (
-            frame.select(FOCUS, "ts")
-            .unique()
-            .sort(FOCUS, "ts")
-            .with_columns(
-                pl.when(same_focus)
-                .then(pl.col("ts") - pl.col("ts").shift(1))
-                .dt.total_seconds()
-                .cast(pl.Int64)
-                .alias("gap")
-            )
-            .rename({"ts": START})
+        gap = (
+            pl.when(same_focus)
+            .then(pl.col("ts") - pl.col("ts").shift(1))
+            .dt.total_seconds()
+            .cast(pl.Int64)
         )
-        windows = windows.join(previous, on=[FOCUS, START], how="left", maintain_order="left")
+        windows = rolling_by_focus(
+            frame.with_columns(gap.alias("_gap")),
+            self._p(params, "window"),
+            {"count": count(), "total": total(), "gap": pl.col("_gap").first()},
+        )
         windows = windows.select(FOCUS, START, "end", *self.metrics(params))
         return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
 

@@ -20,7 +20,7 @@ The building blocks
     sender) or both, drops rows without a focus and sorts by ``focus, ts, tx_id, source``.
 :func:`rolling_by_focus`
     rolling aggregates per focus, one row per ``(focus, end)``; distinct counts through its
-    ``distinct=`` argument (:func:`rolling_distinct`, O(n log n) even for a busy focus).
+    ``distinct=`` argument (run flags in one pass, O(n log n) even for a busy focus).
 :func:`evidence_frame`
     the evidence rows of :mod:`.base` from a focus frame.
 :func:`distinct`, :func:`count`, :func:`total`
@@ -79,7 +79,6 @@ __all__ = [
     "param_error",
     "polars_duration",
     "rolling_by_focus",
-    "rolling_distinct",
     "rows_with_windows",
     "total",
 ]
@@ -118,6 +117,9 @@ FOCUS_FRAME: dict[str, pl.DataType] = {
 
 #: Sort order that makes every result deterministic (``tx_id`` is unique within ``source``).
 ORDER = (FOCUS, "ts", "tx_id", "source")
+
+#: The integer id of a focus (its rank in the sorted frame) used to group rolling windows.
+_FID = "_fid"
 
 #: The rule model's code for "a parameter the primitive itself rejects".
 _PARAM_CODE = "FI113"
@@ -304,89 +306,103 @@ def rolling_by_focus(
     null for an empty offset window), the ``aggs`` (a mapping gives their names), then one
     Int64 column per entry ``name: column`` of ``distinct``: the distinct non-null values of
     ``column`` in the window. Sorted by ``focus, end``. Tied rows give identical windows, so
-    one of them is kept.
+    one of them is kept. Foci are grouped as integer ids (rank in the sorted frame), not as
+    text.
 
-    Prefer ``distinct=`` to a :func:`distinct` aggregation: it is computed by
-    :func:`rolling_distinct` in O(n log n), where a distinct count over each window's rows
+    Prefer ``distinct=`` to a :func:`distinct` aggregation: it is computed from per-row run
+    flags (:func:`_run_flags`) in O(n log n), where a distinct count over each window's rows
     costs O(rows in the window) per window — quadratic for a busy focus.
     """
     named = [e.alias(n) for n, e in aggs.items()] if isinstance(aggs, Mapping) else list(aggs)
     kw: dict[str, Any] = {}
     if offset is not None:
         kw["offset"] = _signed(offset)
-    out = (
-        frame.sort(FOCUS, index, maintain_order=True)
-        .rolling(
+    focus = pl.col(FOCUS)
+    rows = frame.sort(FOCUS, index, maintain_order=True).with_columns(
+        (focus.ne_missing(focus.shift(1)) | (pl.int_range(pl.len()) == 0))
+        .cum_sum()
+        .cast(pl.Int64)
+        .alias(_FID)
+    )
+    counts: list[pl.Expr] = []
+    for i, (name, column) in enumerate((distinct or {}).items()):
+        rows = _run_flags(rows, window, column, index, i)
+        open_runs, ended = pl.col(f"_open{i}"), pl.col(f"_ended{i}")
+        counts.append((open_runs.last() + ended.sum()).fill_null(0).cast(pl.Int64).alias(name))
+    fid, t = pl.col(_FID), pl.col(index)
+    first_of_tie = ~((fid == fid.shift(1)) & (t == t.shift(1))).fill_null(False)
+    return (
+        rows.rolling(
             index_column=index,
             period=polars_duration(window),
             closed="right",
-            group_by=FOCUS,
+            group_by=[_FID, FOCUS],  # grouped by the integer id, the focus carried along
             **kw,
         )
-        .agg(pl.col(index).min().alias(START), *named)
-        .unique(subset=[FOCUS, index], keep="first", maintain_order=True)
+        .agg(t.first().alias(START), *named, *counts)
+        .filter(first_of_tie)
         .rename({index: END})
-        .select(FOCUS, START, END, *_names(named))
+        .select(FOCUS, START, END, *_names(named), *(distinct or {}))
         .with_columns(pl.col(START).cast(UTC_TS), pl.col(END).cast(UTC_TS))
     )
-    shift = timedelta(0) if offset is None else offset + window
-    for name, column in (distinct or {}).items():
-        counts = rolling_distinct(frame, window, column, name, index=index, shift=shift)
-        out = out.join(counts, on=[FOCUS, END], how="left", maintain_order="left")
-        out = out.with_columns(pl.col(name).fill_null(0))
-    return out
 
 
 def _signed(delta: timedelta) -> str:
     return ("-" if delta < timedelta(0) else "") + polars_duration(abs(delta))
 
 
-def rolling_distinct(
-    frame: pl.LazyFrame,
-    window: timedelta,
-    column: str,
-    name: str,
-    *,
-    index: str = "ts",
-    shift: timedelta = timedelta(0),
+def _run_flags(
+    rows: pl.LazyFrame, window: timedelta, column: str, index: str, i: int
 ) -> pl.LazyFrame:
-    """Distinct non-null values of ``column`` in ``(q - window, q]``, ``q = t + shift``, for
-    every distinct ``(focus, t)`` of ``frame``: columns ``focus``, ``end`` (= ``t``), ``name``.
+    """``rows`` with columns ``_open{i}``, ``_ended{i}`` from which the distinct non-null values of
+    ``column`` in any window ``(q - window, q]`` follow (``rows`` sorted by focus id, time).
 
     A value occurring at ``s`` is in the windows ending in ``[s, s + window)``; the occurrences
-    of one value whose intervals overlap are merged into runs, so the values present at ``q``
-    are ``#(runs started at or before q) − #(runs ended at or before q)``: one sort of start,
-    end and query events and a running sum, O(n log n) however busy the focus. (The events of
-    a focus add up to zero, so one running sum over all foci restarts at zero for each.)
+    of one value of one focus less than ``window`` apart form a run, active in the windows
+    ending in ``[first, last + window)``. A run is active at ``q`` iff it has an occurrence in
+    the window, so the distinct values in the window are the runs still open at ``q`` (started
+    at or before ``q``, last occurrence after ``q``) plus the runs whose last occurrence is in
+    the window. ``_ended`` flags the last occurrence of a run; ``_open`` is the running sum of
+    "starts a run" minus ``_ended`` (the flags of a focus add up to zero, so one running sum
+    over all foci restarts at zero for each). For a window, ``last(_open) + sum(_ended)`` over
+    its rows is the distinct count: its last row is the last one at or before ``q``. Runs come
+    from one stable arg-sort of integer keys (focus id, value code) — no joins.
     """
-    t, v = pl.col("_t"), pl.col("_v")
-    same_focus = pl.col(FOCUS) == pl.col(FOCUS).shift(1)
-    new_run = ~(same_focus & (v == v.shift(1)) & ((t - t.shift(1)) < window)).fill_null(False)
-    runs = (
-        frame.select(FOCUS, pl.col(index).alias("_t"), pl.col(column).alias("_v"))
-        .drop_nulls("_v")
-        .unique()
-        .sort(FOCUS, "_v", "_t")
-        .with_columns(new_run.cum_sum().alias("_run"))
-        .group_by("_run")
-        .agg(pl.col(FOCUS).first(), t.min().alias("_a"), (t.max() + window).alias("_b"))
+    value = pl.col(column)
+    if rows.collect_schema()[column] == pl.String:  # one UInt64 key: focus id, value code
+        code = value.cast(pl.Categorical).to_physical().cast(pl.UInt64)
+        keys = [pl.col(_FID).cast(pl.UInt64) * (1 << 32) + code]
+    else:
+        keys = [pl.col(_FID), value]
+    # the rows in (focus, value, time) order: a stable arg-sort of the rows (sorted by time)
+    order = pl.col("_order")
+    by_value = [k.gather(order).alias(f"_k{j}") for j, k in enumerate(keys)]
+    t = pl.col("_t")
+    same_prev = pl.all_horizontal(
+        pl.col(f"_k{j}") == pl.col(f"_k{j}").shift(1) for j in range(len(keys))
     )
-    delta = pl.lit(1, dtype=pl.Int64)
-    starts = runs.select(FOCUS, pl.col("_a").alias("_t"), delta.alias("_d"))
-    ends = runs.select(FOCUS, pl.col("_b").alias("_t"), (-delta).alias("_d"))
-    queries = (
-        frame.select(FOCUS, pl.col(index).alias(END))
-        .unique()
-        .select(FOCUS, END, (pl.col(END) + shift).alias("_t"), (delta * 0).alias("_d"))
+    same_next = pl.all_horizontal(
+        pl.col(f"_k{j}") == pl.col(f"_k{j}").shift(-1) for j in range(len(keys))
     )
+    present = pl.col("_p")
+    starts = present & ~(same_prev & ((t - t.shift(1)) < window)).fill_null(False)
+    ends = present & ~(same_next & ((t.shift(-1) - t) < window)).fill_null(False)
+    back = pl.col("_back")  # the inverse permutation: flags back in the rows' order
+    temps = ["_order", "_back", "_t", "_p", "_s", "_e", *(f"_k{j}" for j in range(len(keys)))]
     return (
-        pl.concat([starts, ends, queries], how="diagonal")
-        .with_columns(pl.col(END).is_not_null().alias("_query"))
-        # at equal times the start/end events come first: a run ending at q is not in (…, q]
-        .sort(FOCUS, "_t", "_query")
-        .with_columns(pl.col("_d").cum_sum().alias(name))
-        .filter(pl.col("_query"))
-        .select(FOCUS, pl.col(END).cast(UTC_TS), pl.col(name).cast(pl.Int64))
+        rows.with_columns(pl.arg_sort_by(keys, maintain_order=True).alias("_order"))
+        .with_columns(
+            *by_value,
+            pl.col(index).gather(order).alias("_t"),
+            value.is_not_null().gather(order).alias("_p"),
+            order.arg_sort().alias("_back"),
+        )
+        .with_columns(starts.cast(pl.Int64).alias("_s"), ends.cast(pl.Int64).alias("_e"))
+        .with_columns(
+            (pl.col("_s") - pl.col("_e")).gather(back).cum_sum().alias(f"_open{i}"),
+            pl.col("_e").gather(back).alias(f"_ended{i}"),
+        )
+        .drop(temps)
     )
 
 
