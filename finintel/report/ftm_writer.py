@@ -148,11 +148,16 @@ def _party(row: Mapping[str, Any]) -> EntityProxy:
     _add(entity, "name", names, refused)
     _identifiers(entity, row, refused)
     lines = _provenance(entity, row["entity_id"], row) + refused
+    _describe(entity, row, lines)
+    return entity
+
+
+def _describe(entity: EntityProxy, row: Mapping[str, Any], lines: list[str]) -> None:
+    """The entity's description (provenance and reasons) and its assessment as notes."""
     entity.add("description", "\n".join(lines))
     note = _assessment(row)
     if note:
         entity.add("notes", note)
-    return entity
 
 
 def _person(row: Mapping[str, Any], in_report: set[str]) -> list[EntityProxy]:
@@ -168,10 +173,7 @@ def _person(row: Mapping[str, Any], in_report: set[str]) -> list[EntityProxy]:
     lines = _provenance(entity, row["person_id"], row)
     lines.append(f"resolved person of {row['n_parties']} parties; merged because:")
     lines += [merge_text(m) for m in merges] + refused
-    entity.add("description", "\n".join(lines))
-    note = _assessment(row)
-    if note:
-        entity.add("notes", note)
+    _describe(entity, row, lines)
     out = [entity]
     for party in row.get("parties") or []:
         link = model.make_entity("UnknownLink")
@@ -208,10 +210,7 @@ def _account(row: Mapping[str, Any]) -> EntityProxy:
         _add(entity, "accountNumber", [key], refused)
     _add(entity, "country", row.get("countries") or [], refused)
     lines = _provenance(entity, row["entity_id"], row) + refused
-    entity.add("description", "\n".join(lines))
-    note = _assessment(row)
-    if note:
-        entity.add("notes", note)
+    _describe(entity, row, lines)
     return entity
 
 

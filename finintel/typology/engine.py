@@ -353,6 +353,7 @@ def detect(
             lists=rules.lists,
             parties=parties,
             graphs=graphs,
+            complete=True,
             entities=entities.members
             if entities is not None and (entity or _resolves(rule))
             else None,

@@ -203,14 +203,14 @@ def test_gather_scatter_hub() -> None:
 
 
 def test_run_keeps_evidence_of_alerting_foci_only() -> None:
-    """With the run's graphs (all transfers at once) evidence is kept only for foci with a
-    window meeting the condition; without them (a time chunk) for every focus."""
+    """With all the run's transfers (``complete``) evidence is kept only for foci with a
+    window meeting the condition; on a time chunk for every focus."""
     rows = [tx(f"i{k}", T0 + k * H, f"a{k}", "HUB", 1000.0) for k in range(3)]
     rows += [tx(f"o{k}", T0 + (4 + k) * H, "HUB", f"z{k}", 990.0) for k in range(3)]
     rows += [tx("i9", T0, "b", "SMALL", 50.0), tx("o9", T0 + H, "SMALL", "c", 50.0)]
     params = {"window": as_duration("1d")}
     foci = []
-    for ctx in (RunContext(graphs=GraphCache()), RunContext()):
+    for ctx in (RunContext(graphs=GraphCache(), complete=True), RunContext(graphs=GraphCache())):
         plan: Plan = GS.plan(frame(rows).lazy(), params, ctx)
         windows, evidence = pl.collect_all([plan.windows, plan.evidence])
         assert set(windows.get_column("focus")) >= {"HUB", "SMALL"}

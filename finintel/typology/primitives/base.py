@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Protocol
 import polars as pl
 
 from finintel.graph.tgraph import GraphCache
+from finintel.schema import UTC_TS
 
 #: Types a parameter may have in YAML. ``measures``: mapping name → measure text (aggregate);
 #: ``thresholds``: mapping text (e.g. a country) → number (structuring); ``weights``: mapping
@@ -73,6 +74,18 @@ class FileRef:
         return self.text
 
 
+#: The evidence frame of every kind: the transfers behind a focus's windows, with its role.
+EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "focus": pl.String(),
+    "ts": UTC_TS,
+    "tx_id": pl.String(),
+    "source": pl.String(),
+    "account": pl.String(),
+    "role": pl.String(),
+    "amount_base": pl.Float64(),
+}
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a primitive returns (see the module docstring)."""
@@ -102,6 +115,10 @@ class RunContext:
     graphs: GraphCache | None = None  # transaction graphs shared by the graph kinds of a run
     #: party_id → entity_id of the run's resolved parties, for kinds that resolve themselves
     entities: pl.DataFrame | None = None
+    #: the transfers are all the run's data (not a time chunk of it): a kind may then drop
+    #: evidence of foci that cannot alert (a chunk must keep it: an instance crossing into the
+    #: next chunk brings its evidence to that chunk's alert)
+    complete: bool = False
 
 
 class Primitive(Protocol):

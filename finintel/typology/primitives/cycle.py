@@ -46,6 +46,7 @@ from finintel.errors import FinintelError
 from finintel.graph import motifs
 from finintel.graph.tgraph import TGraph, build
 from finintel.typology.primitives.base import (
+    EVIDENCE_SCHEMA,
     ParamSpec,
     Plan,
     RunContext,
@@ -57,7 +58,6 @@ from finintel.typology.primitives.windows import END, FOCUS, START, fmt_number, 
 from finintel.yamlpos import format_duration
 
 __all__ = [
-    "EVIDENCE_SCHEMA",
     "GRAPH_PARAMS",
     "Cycle",
     "GraphKind",
@@ -70,17 +70,6 @@ __all__ = [
 
 _COLUMNS = ("tx_id", "ts", "src_account", "dst_account", "amount_base", "source")
 _TS = pl.Datetime("us", "UTC")
-
-#: The evidence frame of every graph kind (see :mod:`.base`).
-EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
-    "focus": pl.String(),
-    "ts": _TS,
-    "tx_id": pl.String(),
-    "source": pl.String(),
-    "account": pl.String(),
-    "role": pl.String(),
-    "amount_base": pl.Float64(),
-}
 
 #: Parameters every graph kind takes.
 GRAPH_PARAMS: dict[str, ParamSpec] = {
@@ -267,8 +256,7 @@ class GraphKind(ABC):
                     memo.clear()
                     graphs = ctx.graphs
                     base = None if graphs is None else graphs.get(key, lambda: build(df))
-                    # a run's own graphs (the local engine): it sees all the transfers at once
-                    memo[key] = self.compute(df, params, base, alerting_only=graphs is not None)
+                    memo[key] = self.compute(df, params, base, alerting_only=ctx.complete)
                 return memo[key]
 
         w_schema = {FOCUS: pl.String(), START: _TS, END: _TS, **self.metrics(params)}

@@ -62,6 +62,7 @@ from finintel.typology.primitives.windows import (
     FOCUS,
     ORDER,
     START,
+    empty_plan,
     fmt_number,
     param,
     param_error,
@@ -354,7 +355,7 @@ class SharedIdentifier:
         min_weight = float(self._p(params, "min_weight"))
         idents = [i for i in self.identifiers(params, ctx.lists) if weights[i] >= min_weight]
         if ctx.parties is None or not idents:
-            return _empty(self.metrics(params))
+            return empty_plan(self.metrics(params))
         parties = _parties(ctx.parties).with_columns(pl.col("name").cast(pl.String))
         # name keys per distinct name (many parties are one name written again)
         names = (
@@ -422,7 +423,7 @@ class SharedIdentifier:
             if f"{s}_party" in have
         ]
         if not sides:
-            return _empty(self.metrics(params))
+            return empty_plan(self.metrics(params))
         evidence = (
             pl.concat(sides)
             .join(holders, on="party_id", how="inner")
@@ -462,22 +463,6 @@ def _parties(parties: pl.LazyFrame) -> pl.LazyFrame:
     have = parties.collect_schema().names()
     missing = [pl.lit(None, dtype=t).alias(c) for c, t in PARTIES.items() if c not in have]
     return parties.with_columns(missing) if missing else parties
-
-
-def _empty(metrics: Mapping[str, pl.DataType]) -> Plan:
-    windows = pl.LazyFrame(schema={FOCUS: pl.String(), START: UTC_TS, END: UTC_TS, **dict(metrics)})
-    evidence = pl.LazyFrame(
-        schema={
-            FOCUS: pl.String(),
-            "ts": UTC_TS,
-            "tx_id": pl.String(),
-            "source": pl.String(),
-            "account": pl.String(),
-            "role": pl.String(),
-            "amount_base": pl.Float64(),
-        }
-    )
-    return Plan(windows, evidence)
 
 
 register(SharedIdentifier())

@@ -67,7 +67,15 @@ from finintel.typology.primitives.base import (
     Threshold,
     register,
 )
-from finintel.typology.primitives.windows import END, FOCUS, ORDER, START, fmt_number, param
+from finintel.typology.primitives.windows import (
+    END,
+    FOCUS,
+    ORDER,
+    START,
+    empty_plan,
+    fmt_number,
+    param,
+)
 
 __all__ = ["KEY_SCORE", "Watchlist", "plain_name"]
 
@@ -247,7 +255,7 @@ class Watchlist:
             if parties.height:
                 found.append(sides.join(parties.lazy(), left_on="party", right_on="party_id"))
         if not found:
-            return _empty(self.metrics(params))
+            return empty_plan(self.metrics(params))
         rank = pl.col("field").replace_strict(_RANK, return_dtype=pl.Int64)
         hits = (
             pl.concat(found, how="diagonal_relaxed")
@@ -463,22 +471,6 @@ def _name_matches(
         support.list.join(",").alias("support"),
         pl.lit(False, dtype=pl.Boolean).alias("resolved"),
     )
-
-
-def _empty(metrics: Mapping[str, pl.DataType]) -> Plan:
-    windows = pl.LazyFrame(schema={FOCUS: pl.String(), START: UTC_TS, END: UTC_TS, **dict(metrics)})
-    evidence = pl.LazyFrame(
-        schema={
-            FOCUS: pl.String(),
-            "ts": UTC_TS,
-            "tx_id": pl.String(),
-            "source": pl.String(),
-            "account": pl.String(),
-            "role": pl.String(),
-            "amount_base": pl.Float64(),
-        }
-    )
-    return Plan(windows, evidence)
 
 
 register(Watchlist())

@@ -53,7 +53,7 @@ import polars as pl
 
 from finintel.errors import ConfigError
 from finintel.schema import TRANSFERS, UTC_TS
-from finintel.typology.primitives.base import GROUP_BY, ParamSpec
+from finintel.typology.primitives.base import EVIDENCE_SCHEMA, GROUP_BY, ParamSpec, Plan
 from finintel.yamlpos import parse_duration
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "as_duration",
     "count",
     "distinct",
+    "empty_plan",
     "evidence_frame",
     "fmt_count",
     "fmt_number",
@@ -441,3 +442,9 @@ def evidence_frame(frame: pl.LazyFrame, group_by: str, focus_role: str) -> pl.La
     return pl.concat([cp, own]).sort(
         *ORDER, "role", "account", nulls_last=True, maintain_order=True
     )
+
+
+def empty_plan(metrics: Mapping[str, pl.DataType]) -> Plan:
+    """A plan with no windows and no evidence (a kind with nothing to look at)."""
+    windows = pl.LazyFrame(schema={FOCUS: pl.String(), START: UTC_TS, END: UTC_TS, **metrics})
+    return Plan(windows, pl.LazyFrame(schema=EVIDENCE_SCHEMA))
