@@ -348,8 +348,8 @@ def check_exclusions(codes: Sequence[str], manifest: SourceManifest | None) -> t
 
 
 def _pseudo_inputs(
-    p: Pseudonymiser, table: pl.DataFrame, records: pl.DataFrame, ids: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    p: Pseudonymiser, table: pl.DataFrame, records: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     # an entity id is a digest of party ids: pseudonymised like a party
     kind_of_focus = {
         "account": "account",
@@ -378,14 +378,17 @@ def _pseudo_inputs(
         [p.expr("account", c).alias(c) for c in ("src_account", "dst_account")]
         + [p.expr("party", c).alias(c) for c in ("src_party", "dst_party")]
     )
-    ids = ids.with_columns(
+    return table, records
+
+
+def _pseudo_ids(p: Pseudonymiser, ids: pl.DataFrame) -> pl.DataFrame:
+    return ids.with_columns(
         p.expr("party", "party_id").alias("party_id"),
         pl.when(pl.col("type") == "name")
         .then(p.expr("name", "value"))
         .otherwise(p.expr("identifier", "value"))
         .alias("value"),
     )
-    return table, records, ids
 
 
 # --------------------------------------------------------------------------------------------
@@ -729,9 +732,9 @@ def link(
 
     # provenance: every source named anywhere, and what excluding codes removes
     named = sorted(
-        set(records["source"].drop_nulls().to_list())
-        | set(parties["source"].drop_nulls().to_list())
-        | set(table["sources"].explode().drop_nulls().to_list())
+        set(records["source"].drop_nulls().unique().to_list())
+        | set(parties["source"].drop_nulls().unique().to_list())
+        | set(table["sources"].explode().drop_nulls().unique().to_list())
     )
     ranks: pl.DataFrame | None = None
     excluded: list[str] = []
@@ -752,9 +755,13 @@ def link(
         records = records.filter(~pl.col("source").is_in(excluded))
         parties = parties.filter(~pl.col("source").is_in(excluded))
 
-    ids = _party_values(parties)
+    # only the records the alerts and flows name are looked at (and pseudonymised)
+    named_tx = table.select(pl.col("tx_ids").explode().alias("tx_id"))
+    if flow_frame is not None:
+        named_tx = pl.concat([named_tx, flow_frame.select(pl.col("tx_id").cast(pl.String))])
+    records = records.join(named_tx.drop_nulls().unique(), on="tx_id", how="semi")
     if pseudo is not None:
-        table, records, ids = _pseudo_inputs(pseudo, table, records, ids)
+        table, records = _pseudo_inputs(pseudo, table, records)
     table = table.sort("alert_id")
 
     # evidence: alerts' transfers looked up in the records (tx_id within the alert's sources)
@@ -845,6 +852,11 @@ def link(
         .drop_nulls()
         .unique()
     )
+    # what the parties records say about the report's parties (the holders)
+    pid = pl.col("party_id") if pseudo is None else pseudo.expr("party", "party_id")
+    ids = _party_values(parties.filter(pid.is_in(holders["party_id"].unique().implode())))
+    if pseudo is not None:
+        ids = _pseudo_ids(pseudo, ids)
     pmembers, pmerges, resolution = person_members(
         parties, holders, pseudo, resolved, bool(excluded)
     )

@@ -16,6 +16,8 @@ GEXF modification date is removed, so the same report gives the same bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,26 +41,43 @@ def identifiers_text(values: list[dict[str, Any]] | None) -> str:
     return "; ".join(f"{i['type']}={i['value']}" for i in values or [])
 
 
-def _attrs(table: str, row: dict[str, Any], schema: pl.Schema) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in row.items():
-        if value is None or name in _SKIP.get(table, ()):
-            continue
-        dtype = schema[name]
-        key = ASSESSMENT_PREFIX + name if is_assessment(table, name) else _RENAME.get(name, name)
-        if isinstance(dtype, pl.List):
-            out[key] = "; ".join(str(v) for v in value)
-        elif isinstance(dtype, pl.Datetime):
-            out[key] = value.isoformat()
-        elif dtype.is_integer():
-            out[key] = int(value)
-        elif dtype.is_float():
-            out[key] = float(value)
-        elif dtype == pl.Boolean:
-            out[key] = bool(value)
-        else:
-            out[key] = str(value)
-    return out
+def _join(values: list[Any]) -> str:
+    return "; ".join(str(v) for v in values)
+
+
+def _convert(dtype: pl.DataType) -> Callable[[Any], Any]:
+    """How a value of ``dtype`` becomes a typed attribute (text, integer, real, boolean)."""
+    if isinstance(dtype, pl.List):
+        return _join
+    if isinstance(dtype, pl.Datetime):
+        return datetime.isoformat
+    if dtype.is_integer():
+        return int
+    if dtype.is_float():
+        return float
+    if dtype == pl.Boolean:
+        return bool
+    return str
+
+
+_Plan = list[tuple[str, str, Callable[[Any], Any]]]
+
+
+def _plan(table: str, schema: pl.Schema) -> _Plan:
+    """(column, attribute name, conversion) of every column of ``table`` written as attribute."""
+    return [
+        (
+            name,
+            ASSESSMENT_PREFIX + name if is_assessment(table, name) else _RENAME.get(name, name),
+            _convert(dtype),
+        )
+        for name, dtype in schema.items()
+        if name not in _SKIP.get(table, ())
+    ]
+
+
+def _attrs(plan: _Plan, row: dict[str, Any]) -> dict[str, Any]:
+    return {key: convert(row[name]) for name, key, convert in plan if row[name] is not None}
 
 
 def graph(report: LinkReport) -> nx.DiGraph:
@@ -69,13 +88,15 @@ def graph(report: LinkReport) -> nx.DiGraph:
         r["entity_id"]: identifiers_text(r["identifiers"])
         for r in ents.select("entity_id", "identifiers").iter_rows(named=True)
     }
+    plan = _plan("entities", ents.schema)
     for row in ents.iter_rows(named=True):
-        attrs = _attrs("entities", row, ents.schema)
+        attrs = _attrs(plan, row)
         attrs["identifiers"] = ident[row["entity_id"]]
         g.add_node(row["entity_id"], **attrs)
     links = report.links.sort("link_id")
+    plan = _plan("links", links.schema)
     for row in links.iter_rows(named=True):
-        g.add_edge(row["src"], row["dst"], kind="transfers", **_attrs("links", row, links.schema))
+        g.add_edge(row["src"], row["dst"], kind="transfers", **_attrs(plan, row))
     kinds = dict(ents.select("entity_id", "kind").iter_rows())
     holds = sorted(
         (r["entity_id"], rel)
@@ -88,14 +109,16 @@ def graph(report: LinkReport) -> nx.DiGraph:
     for party, account in holds:
         g.add_edge(party, account, kind="holds")
     shared = report.shared.sort("shared_id")
+    plan = _plan("shared", shared.schema)
     for row in shared.iter_rows(named=True):
-        g.add_node(row["shared_id"], kind="identifier", **_attrs("shared", row, shared.schema))
+        g.add_node(row["shared_id"], kind="identifier", **_attrs(plan, row))
         for party in row["parties"]:
             # not "type": GEXF reserves it for the edge's direction
             g.add_edge(party, row["shared_id"], kind="uses", identifier=row["type"])
     persons = report.persons.sort("person_id")
+    plan = _plan("persons", persons.schema)
     for row in persons.iter_rows(named=True):
-        attrs = _attrs("persons", row, persons.schema)
+        attrs = _attrs(plan, row)
         attrs["identifiers"] = identifiers_text(row["identifiers"])
         attrs["merges"] = "; ".join(merge_text(m) for m in row["merges"] or [])
         g.add_node(row["person_id"], kind="person", **attrs)

@@ -1,11 +1,19 @@
 """``report.html``: one self-contained page an analyst can open offline and hand on.
 
 The page holds a summary (run metadata, counts, the strictest handling code and what it
-means), every network with a diagram and a timeline of its flows (inline SVG laid out here in
+means), the networks with a diagram and a timeline of their flows (inline SVG laid out here in
 Python: a seeded spring layout, so the same report draws the same picture), sortable and
 filterable tables (entities, links with their evidence transaction ids, resolved persons with
 their name variants and merge reasons, transfers, sources, alerts with their explanations,
-scores) and a small inline script for sorting and filtering.
+scores; see :mod:`finintel.report._html_table`) and a small inline script for sorting and
+filtering.
+
+A browser must cope with the page of any report, so a large report is shown in part, saying so
+on the page (every row stays in the machine-readable formats): the :data:`_DETAILED`
+highest-scoring networks get a diagram, a timeline and tables of their own, and then every
+network is listed in one table; a diagram draws at most :data:`_MAX_NODES` accounts (a
+connected core around the most central, :func:`_core`); a table holds at most
+:data:`~finintel.report._html_table.MAX_ROWS` rows.
 
 Facts and assessments stay apart: the page has a *Facts* and an *Assessments* part; in tables
 that mix both (entities, links, networks) the assessment columns are headed ``assessment ·``
@@ -21,11 +29,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
+import heapq
 import json
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +43,8 @@ import polars as pl
 from finintel.atomic import write_text
 from finintel.link import LinkReport
 from finintel.provenance import HANDLING_CODES
-from finintel.report._tables import ASSESSMENT_TABLES, is_assessment, jsonable, merge_text
+from finintel.report._html_table import e, fmt_num, fmt_time, table
+from finintel.report._tables import jsonable
 
 __all__ = ["HANDLING_MEANING", "ROLE_COLOURS", "render", "script_json", "write"]
 
@@ -61,16 +69,14 @@ _BIG = 30
 _LABELS = 12  # in larger networks only the most central accounts are labelled
 _TW = 900  # timeline width
 _LANES = 40  # at most this many links in a timeline
-_SCORE_COLS = ("score", "contribution", "centrality")
 _OPEN_NETWORKS = 3  # the highest-scoring networks are shown unfolded
-_FOLD = 6  # longer lists in a cell are folded
-_NOWRAP = ("typology", "typologies", "family", "kind", "severity", "role", "network_role")
-_WIDE = ("explanation", "metrics")
-
-
-def e(value: Any) -> str:
-    """Escape any value for HTML text and (double-quoted) attribute values."""
-    return html.escape("" if value is None else str(value), quote=True)
+_DETAILED = 50  # networks shown with a diagram, a timeline and tables of their own
+_MAX_NODES = 150  # a larger network's diagram draws a connected core of it (_core)
+_NET_ROWS = 1_000  # rows of a network's own links table
+_NETWORK_COLS = (
+    "network_id", "n_members", "n_links", "n_transfers", "total_base", "first_ts", "last_ts",
+    "sources", "handling", "typologies", "n_alerts", "score",
+)  # fmt: skip
 
 
 def script_json(value: Any) -> str:
@@ -81,124 +87,6 @@ def script_json(value: Any) -> str:
     """
     text = json.dumps(jsonable(value), sort_keys=True, ensure_ascii=False, default=str)
     return text.replace("<", "\\u003c")
-
-
-# --------------------------------------------------------------------------------------------
-# formatting of cells
-
-
-def _fmt_time(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _fmt_num(column: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if column in _SCORE_COLS:
-        return f"{value:.3f}"
-    return f"{value:,.2f}"
-
-
-def _fmt_item(value: Any) -> str:
-    if isinstance(value, dict):
-        if set(value) == {"type", "value"}:
-            text = str(value["value"])
-            return text if text.startswith(f"{value['type']}:") else f"{value['type']}: {text}"
-        if set(value) == {"account", "role"}:
-            return f"{value['account']} ({value['role']})"
-        if "party_a" in value and "rule" in value:
-            return merge_text(value)
-        return json.dumps(jsonable(value), sort_keys=True, ensure_ascii=False)
-    return str(value)
-
-
-def _cell(column: str, dtype: pl.DataType, value: Any) -> tuple[str, str | None]:
-    """(escaped cell HTML, sort key or None)."""
-    if value is None:
-        return "", None
-    if isinstance(dtype, pl.Datetime):
-        return e(_fmt_time(value)), e(value.isoformat())
-    if dtype.is_float():
-        return e(_fmt_num(column, value)), e(repr(float(value)))
-    if dtype.is_integer():
-        return e(f"{value:,}"), e(str(int(value)))
-    if isinstance(dtype, pl.List):
-        items = [_fmt_item(v) for v in value]
-        if not items:
-            return "", None
-        joined = "<br>".join(e(i) for i in items)
-        if len(items) > _FOLD:
-            return f"<details><summary>{len(items):,} items</summary>{joined}</details>", None
-        return joined, None
-    return e(value), None
-
-
-def _nowrap(column: str, dtype: pl.DataType) -> bool:
-    """Numbers, times and lists of ids are not broken across lines."""
-    return (
-        dtype.is_numeric()
-        or isinstance(dtype, pl.Datetime)
-        or column.endswith(("_id", "_ids"))
-        or column in _NOWRAP
-    )
-
-
-@dataclass(frozen=True)
-class _Col:
-    name: str
-    assessment: bool
-
-
-def _table(
-    table_id: str,
-    table: str,
-    frame: pl.DataFrame,
-    columns: Sequence[str],
-    *,
-    caption: str,
-    all_assessment: bool = False,
-) -> str:
-    """A sortable, filterable table; assessment columns are marked and shaded."""
-    all_assessment = all_assessment or table in ASSESSMENT_TABLES
-    cols = [
-        _Col(c, all_assessment or is_assessment(table, c)) for c in columns if c in frame.columns
-    ]
-    schema = frame.schema
-    head = []
-    for c in cols:
-        cls = ' class="assessment"' if c.assessment else ""
-        label = ("assessment · " if c.assessment and not all_assessment else "") + c.name
-        head.append(f'<th scope="col"{cls} title="click to sort">{e(label)}</th>')
-    td_class = []
-    for c in cols:
-        dtype = schema[c.name]
-        flags = (
-            ("assessment", c.assessment),
-            ("nw", _nowrap(c.name, dtype)),
-            ("num", dtype.is_numeric()),
-            ("wide", c.name in _WIDE),
-        )
-        classes = " ".join(k for k, on in flags if on)
-        td_class.append(f' class="{classes}"' if classes else "")
-    body = []
-    for row in frame.select([c.name for c in cols]).iter_rows():
-        tds = []
-        for c, cls_attr, value in zip(cols, td_class, row, strict=True):
-            text, key = _cell(c.name, schema[c.name], value)
-            attrs = cls_attr if key is None else f'{cls_attr} data-sort="{key}"'
-            tds.append(f"<td{attrs}>{text}</td>")
-        body.append("<tr>" + "".join(tds) + "</tr>")
-    return (
-        f'<div class="tablebox"><p class="tools"><label>Filter {e(caption)}: '
-        f'<input type="search" class="filter" data-table="{e(table_id)}" '
-        f'placeholder="text in any column"></label> '
-        f'<span class="count" data-count-for="{e(table_id)}">{frame.height:,} '
-        f"row{'' if frame.height == 1 else 's'}</span></p>"
-        f'<div class="scroll"><table id="{e(table_id)}" class="data sortable">'
-        f"<caption>{e(caption)}</caption>"
-        f"<thead><tr>{''.join(head)}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table></div></div>"
-    )
 
 
 def _dl(items: Iterable[tuple[str, Any]]) -> str:
@@ -249,12 +137,48 @@ def _layout(
     return out
 
 
+def _core(members: list[dict[str, Any]], links: list[dict[str, Any]], n: int) -> set[str]:
+    """``n`` accounts grown from the most central one, the most central neighbour of those
+    drawn first (again from the most central left when a part is used up): a connected core
+    of the network, where the ``n`` most central alone could be scattered points."""
+    rank = {m["entity_id"]: (-(m.get("centrality") or 0.0), m["entity_id"]) for m in members}
+    near: dict[str, set[str]] = {}
+    for lk in links:
+        near.setdefault(lk["src"], set()).add(lk["dst"])
+        near.setdefault(lk["dst"], set()).add(lk["src"])
+    left = sorted(rank, key=rank.__getitem__)
+    chosen: set[str] = set()
+    queue: list[tuple[tuple[float, str], str]] = []
+    while len(chosen) < n:
+        if not queue:
+            seed = next(a for a in left if a not in chosen)
+            queue = [(rank[seed], seed)]
+        _, account = heapq.heappop(queue)
+        if account in chosen:
+            continue
+        chosen.add(account)
+        for other in near.get(account, ()):
+            if other not in chosen and other in rank:
+                heapq.heappush(queue, (rank[other], other))
+    return chosen
+
+
 def _diagram(
     idx: int,
     members: list[dict[str, Any]],
     links: list[dict[str, Any]],
     currency: str,
 ) -> str:
+    note = ""
+    if len(members) > _MAX_NODES:
+        drawn = _core(members, links, _MAX_NODES)
+        note = (
+            f'<p class="muted capped">{_MAX_NODES} of the {len(members):,} accounts are drawn '
+            "(from the most central account outwards, the most central linked accounts first) "
+            "with the links among them; every account and link is in the tables.</p>"
+        )
+        members = [m for m in members if m["entity_id"] in drawn]
+    central = sorted(members, key=lambda m: (-(m.get("centrality") or 0.0), m["entity_id"]))
     nodes = [m["entity_id"] for m in members]
     known = set(nodes)
     links = [lk for lk in links if lk["src"] in known and lk["dst"] in known]
@@ -263,7 +187,6 @@ def _diagram(
     edges = [(lk["src"], lk["dst"], lk["total_base"] or 0.0) for lk in links]
     pos = _layout(nodes, edges, width, height)
     top = max([lk["total_base"] or 0.0 for lk in links] + [1.0])
-    central = sorted(members, key=lambda m: (-(m.get("centrality") or 0.0), m["entity_id"]))
     labelled = {m["entity_id"] for m in (central if not big else central[:_LABELS])}
     radius = {
         m["entity_id"]: round(5 + 9 * math.sqrt(max(m.get("centrality") or 0.0, 0.0)), 1)
@@ -292,7 +215,7 @@ def _diagram(
         stroke = round(0.8 + 4 * math.log1p(lk["total_base"] or 0.0) / math.log1p(top), 2)
         title = (
             f"{lk['src_key']} → {lk['dst_key']}: {lk['n_transfers']} transfer(s), "
-            f"{_fmt_num('total_base', lk['total_base'])} {currency}"
+            f"{fmt_num('total_base', lk['total_base'])} {currency}"
         )
         parts.append(
             f'<path d="M{sx:.1f},{sy:.1f}Q{cx:.1f},{cy:.1f} {tx:.1f},{ty:.1f}" '
@@ -304,8 +227,8 @@ def _diagram(
         role = m.get("network_role") or "participant"
         colour = ROLE_COLOURS.get(role, ROLE_COLOURS["participant"])
         title = (
-            f"{m['key']} — {role}; in {_fmt_num('in_base', m.get('in_base'))}, "
-            f"out {_fmt_num('out_base', m.get('out_base'))} {currency}"
+            f"{m['key']} — {role}; in {fmt_num('in_base', m.get('in_base'))}, "
+            f"out {fmt_num('out_base', m.get('out_base'))} {currency}"
         )
         if m.get("label") and m["label"] != m["key"]:
             title += f"; holder: {m['label']}"
@@ -323,7 +246,7 @@ def _diagram(
             )
         parts.append("</g>")
     parts.append("</g></svg>")
-    return "".join(parts)
+    return "".join(parts) + note
 
 
 def _ticks(t0: float, t1: float, n: int) -> list[float]:
@@ -372,8 +295,8 @@ def _timeline(
                 continue
             r = round(2.5 + 5 * math.sqrt(max(t["amount_base"] or 0.0, 0.0) / top), 1)
             tip = (
-                f"{t['tx_id']} · {_fmt_time(t['ts'])} · "
-                f"{_fmt_num('amount_base', t['amount_base'])} {currency} · {t['source']}"
+                f"{t['tx_id']} · {fmt_time(t['ts'])} · "
+                f"{fmt_num('amount_base', t['amount_base'])} {currency} · {t['source']}"
             )
             parts.append(
                 f'<circle cx="{x_of(t["ts"].timestamp()):.1f}" cy="{y:.1f}" r="{r}">'
@@ -472,7 +395,7 @@ def _summary(report: LinkReport) -> str:
             strict=False,
         )
         parts.append("<h3>Inputs</h3>")
-        parts.append(_table("t-inputs", "inputs", frame, frame.columns, caption="inputs"))
+        parts.append(table("t-inputs", "inputs", frame, frame.columns, caption="inputs"))
     if rules:
         frame = pl.DataFrame(
             [
@@ -485,7 +408,7 @@ def _summary(report: LinkReport) -> str:
                                  pl.String),
         )  # fmt: skip
         parts.append(f"<details><summary><strong>Rules ({frame.height})</strong></summary>")
-        parts.append(_table("t-rules", "rules", frame, frame.columns, caption="rules"))
+        parts.append(table("t-rules", "rules", frame, frame.columns, caption="rules"))
         parts.append("</details>")
     parts.append("</section>")
     return "".join(parts)
@@ -495,28 +418,45 @@ def _networks(report: LinkReport, currency: str) -> str:
     nets = report.networks
     if nets.height == 0:
         return '<section id="networks"><h2>Networks</h2><p>No networks.</p></section>'
-    ents = {r["entity_id"]: r for r in report.entities.iter_rows(named=True)}
+    # only the detailed networks' entities, links and transfers are looked at row by row
+    detailed = nets.head(_DETAILED)
+    net_links = report.links.filter(pl.col("network_id").is_in(detailed["network_id"].implode()))
+    member_ids = detailed["members"].explode().drop_nulls()
+    ents = {
+        r["entity_id"]: r
+        for r in report.entities.filter(pl.col("entity_id").is_in(member_ids.implode())).iter_rows(
+            named=True
+        )
+    }
     by_net: dict[str, list[dict[str, Any]]] = {}
-    for lk in report.links.iter_rows(named=True):
+    for lk in net_links.iter_rows(named=True):
         by_net.setdefault(lk["network_id"], []).append(lk)
     link_parts = {
-        str(k[0]): frame
-        for k, frame in report.links.partition_by("network_id", as_dict=True).items()
+        str(k[0]): frame for k, frame in net_links.partition_by("network_id", as_dict=True).items()
     }
     by_link: dict[str, list[dict[str, Any]]] = {}
-    for t in report.transfers.sort("ts", "source", "tx_id").iter_rows(named=True):
+    evidence = report.transfers.filter(pl.col("link_id").is_in(net_links["link_id"].implode()))
+    for t in evidence.sort("ts", "source", "tx_id").iter_rows(named=True):
         by_link.setdefault(t["link_id"], []).append(t)
     legend = "".join(
         f'<span class="legend"><span class="swatch" style="background:{c}"></span>{e(r)}</span> '
         for r, c in ROLE_COLOURS.items()
     )
+    capped = nets.height > _DETAILED
     parts = [
         '<section id="networks"><h2>Networks</h2>',
         f"<p>{nets.height:,} networks (connected groups of suspicious links), the highest "
         "score first. Diagram: arrows are links (width by amount); node colour is the "
         f'<span class="assessment-tag">assessed</span> role: {legend}</p>',
     ]
-    for i, n in enumerate(nets.iter_rows(named=True)):
+    if capped:
+        parts.append(
+            f'<p class="capped">Diagrams, timelines and links for the {_DETAILED} '
+            f"highest-scoring networks; all {nets.height:,} networks are in the "
+            '<a href="#all-networks">table of networks</a> below and in networks.parquet, '
+            "networks.csv and report.json.</p>"
+        )
+    for i, n in enumerate(detailed.iter_rows(named=True)):
         members = []
         players = {p["entity_id"]: p for p in n["key_players"] or []}
         for mid in n["members"] or []:
@@ -532,8 +472,8 @@ def _networks(report: LinkReport, currency: str) -> str:
         open_attr = " open" if i < _OPEN_NETWORKS else ""
         head = (
             f"Network {i + 1}: {n['n_members']} accounts, {n['n_links']} links, "
-            f"{_fmt_num('total_base', n['total_base'])} {currency} — score "
-            f"{_fmt_num('score', n['score'])}"
+            f"{fmt_num('total_base', n['total_base'])} {currency} — score "
+            f"{fmt_num('score', n['score'])}"
         )
         facts = _dl(
             [
@@ -542,16 +482,16 @@ def _networks(report: LinkReport, currency: str) -> str:
                 ("parties", len(n["parties"] or [])),
                 ("links", n["n_links"]),
                 ("transfers", n["n_transfers"]),
-                ("total", f"{_fmt_num('total_base', n['total_base'])} {currency}"),
-                ("first", _fmt_time(n["first_ts"])),
-                ("last", _fmt_time(n["last_ts"])),
+                ("total", f"{fmt_num('total_base', n['total_base'])} {currency}"),
+                ("first", fmt_time(n["first_ts"])),
+                ("last", fmt_time(n["last_ts"])),
                 ("sources", ", ".join(n["sources"] or [])),
                 ("handling", n["handling"] or "none recorded"),
             ]
         )
         assess = _dl(
             [
-                ("score", _fmt_num("score", n["score"])),
+                ("score", fmt_num("score", n["score"])),
                 ("typologies", ", ".join(n["typologies"] or [])),
                 ("alerts", n["n_alerts"]),
             ]
@@ -576,7 +516,7 @@ def _networks(report: LinkReport, currency: str) -> str:
             f"{facts}</div>"
             '<div class="assess"><h4>Assessment</h4>'
             f"{assess}<h5>Key players</h5>"
-            + _table(
+            + table(
                 f"t-kp-{i + 1}",
                 "key_players",
                 kp,
@@ -588,7 +528,7 @@ def _networks(report: LinkReport, currency: str) -> str:
             f"<h4>Diagram</h4>{_diagram(i + 1, members, links, currency)}"
             f"<h4>Timeline of the flows</h4>{_timeline(links, by_link, currency)}"
             "<h4>Links and their evidence</h4>"
-            + _table(
+            + table(
                 f"t-net-links-{i + 1}",
                 "links",
                 link_frame,
@@ -605,8 +545,14 @@ def _networks(report: LinkReport, currency: str) -> str:
                     "score",
                 ],
                 caption="links of this network",
+                limit=_NET_ROWS,
             )
             + "</details>"
+        )
+    if capped:
+        parts.append(
+            '<h3 id="all-networks">All networks</h3>'
+            + table("t-networks", "networks", nets, _NETWORK_COLS, caption="networks")
         )
     parts.append("</section>")
     return "".join(parts)
@@ -650,17 +596,17 @@ def _tables(report: LinkReport) -> str:
             'Columns headed <span class="assessment-tag">assessment ·</span> are assessments '
             "kept beside the facts they concern.</p>",
             '<h3 id="entities">Entities</h3>',
-            _table("t-entities", "entities", report.entities, _ENTITY_COLS, caption="entities"),
+            table("t-entities", "entities", report.entities, _ENTITY_COLS, caption="entities"),
             '<h3 id="links">Links (with evidence transaction ids)</h3>',
-            _table("t-links", "links", report.links, _LINK_COLS, caption="links"),
+            table("t-links", "links", report.links, _LINK_COLS, caption="links"),
             '<h3 id="persons">Resolved persons (parties that are one person: every recorded '
             "name variant and why they were merged)</h3>",
-            _table("t-persons", "persons", report.persons, _PERSON_COLS, caption="persons"),
+            table("t-persons", "persons", report.persons, _PERSON_COLS, caption="persons"),
             '<h3 id="shared">Shared infrastructure (phones, e-mails, addresses, devices, IP '
             "addresses under different names)</h3>",
-            _table("t-shared", "shared", report.shared, _SHARED_COLS, caption="shared"),
+            table("t-shared", "shared", report.shared, _SHARED_COLS, caption="shared"),
             '<h3 id="transfers">Evidence transfers</h3>',
-            _table(
+            table(
                 "t-transfers",
                 "transfers",
                 report.transfers,
@@ -668,7 +614,7 @@ def _tables(report: LinkReport) -> str:
                 caption="transfers",
             ),
             '<h3 id="sources">Sources</h3>',
-            _table(
+            table(
                 "t-sources", "sources", report.sources, report.sources.columns, caption="sources"
             ),
             "</section>",
@@ -676,9 +622,9 @@ def _tables(report: LinkReport) -> str:
             "<p>Typology hits and scores: the engine's assessment of the facts, not facts "
             "themselves (EU Law Enforcement Directive, Art. 7).</p>",
             '<h3 id="alerts">Alerts</h3>',
-            _table("t-alerts", "alerts", report.alerts, _ALERT_COLS, caption="alerts"),
+            table("t-alerts", "alerts", report.alerts, _ALERT_COLS, caption="alerts"),
             '<h3 id="scores">Scores by rule</h3>',
-            _table("t-scores", "scores", report.scores, report.scores.columns, caption="scores"),
+            table("t-scores", "scores", report.scores, report.scores.columns, caption="scores"),
             "</section>",
         ]
     )

@@ -4,19 +4,21 @@ The layout is published as a JSON Schema in ``docs/report.schema.json``. The met
 (``meta`` of the report: run id, inputs, rules, parameters, counts…) is written at the top
 level; the keys ``format``, ``format_version``, ``provenance``, ``facts`` and ``assessments``
 are the report's own. Keys are sorted, the text is compact and floats are written as Python's
-shortest repr, so the same report gives the same bytes.
+shortest repr, so the same report gives the same bytes. The file is written a few thousand rows
+at a time (the same bytes as encoding the whole :func:`document` at once), so a large report
+never exists as Python objects all at once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from finintel.atomic import write_text
+from finintel.atomic import atomic_path
 from finintel.link import (
     ASSESSMENT_COLUMNS,
     ENTITIES,
@@ -42,20 +44,18 @@ from finintel.schema import ALERTS
 FORMAT = "finintel-link-report"
 FORMAT_VERSION = 1
 RESERVED = ("format", "format_version", "provenance", "facts", "assessments")
+_CHUNK = 5_000  # rows turned into Python objects at a time while writing
 
 
-def document(report: LinkReport) -> dict[str, Any]:
-    """The report as one JSON-ready dict."""
+def _outline(report: LinkReport) -> dict[str, Any]:
+    """The document with each table still a DataFrame (its rows come later)."""
     facts: dict[str, Any] = {}
-    assessments: dict[str, Any] = {
-        "alerts": rows(report.alerts),
-        "scores": rows(report.scores),
-    }
+    assessments: dict[str, Any] = {"alerts": report.alerts, "scores": report.scores}
     for name, frame in subject_tables(report).items():
-        facts[name] = rows(frame.select(fact_columns(name, frame)))
+        facts[name] = frame.select(fact_columns(name, frame))
         cols = assessment_columns(name, frame)
         if cols:
-            assessments[name] = rows(frame.select(ID_OF[name], *cols))
+            assessments[name] = frame.select(ID_OF[name], *cols)
     doc: dict[str, Any] = {k: jsonable(v) for k, v in report.meta.items() if k not in RESERVED}
     doc.update(
         {
@@ -64,7 +64,7 @@ def document(report: LinkReport) -> dict[str, Any]:
             "provenance": {
                 "handling_order": list(HANDLING_CODES),
                 "handling": report.meta.get("handling"),
-                "sources": rows(report.sources),
+                "sources": report.sources,
             },
             "facts": facts,
             "assessments": assessments,
@@ -73,14 +73,57 @@ def document(report: LinkReport) -> dict[str, Any]:
     return doc
 
 
+def _filled(value: Any) -> Any:
+    if isinstance(value, pl.DataFrame):
+        return rows(value)
+    if isinstance(value, dict):
+        return {k: _filled(v) for k, v in value.items()}
+    return value
+
+
+def document(report: LinkReport) -> dict[str, Any]:
+    """The report as one JSON-ready dict."""
+    return dict(_filled(_outline(report)))
+
+
+def _dumps(value: Any) -> str:
+    # compact: with an indent the json module falls back to its slow pure-Python encoder
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _has_frame(value: Any) -> bool:
+    if isinstance(value, pl.DataFrame):
+        return True
+    return isinstance(value, dict) and any(_has_frame(v) for v in value.values())
+
+
+def _encode(value: Any) -> Iterator[str]:
+    """The text of ``json.dumps(_filled(value), …)`` in pieces, a table a chunk of rows at a time."""
+    if isinstance(value, pl.DataFrame):
+        yield "["
+        first = True
+        for chunk in value.iter_slices(_CHUNK):
+            if chunk.height:
+                yield ("" if first else ",") + _dumps(rows(chunk))[1:-1]
+                first = False
+        yield "]"
+    elif isinstance(value, dict) and _has_frame(value):
+        yield "{"
+        for i, key in enumerate(sorted(value)):
+            yield ("," if i else "") + _dumps(key) + ":"
+            yield from _encode(value[key])
+        yield "}"
+    else:
+        yield _dumps(value)
+
+
 def write(report: LinkReport, out_dir: Path) -> list[Path]:
     """Write ``out_dir/report.json``."""
     target = out_dir / "report.json"
-    # compact: with an indent the json module falls back to its slow pure-Python encoder
-    text = json.dumps(
-        document(report), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
-    )
-    write_text(target, text + "\n")
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as out:
+        for piece in _encode(_outline(report)):
+            out.write(piece)
+        out.write("\n")
     return [target]
 
 
