@@ -79,11 +79,19 @@ def ip_text(text: str) -> str | None:
     return address.compressed
 
 
+#: An IPv4 address already in its normal text (no blanks, no leading zeros): it is its own
+#: :func:`ip_text`.
+_PLAIN_IPV4 = r"^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$"
+
+
 def ip_addresses(values: pl.Series) -> pl.Series:
-    """:func:`ip_text` of each value (computed once per distinct value; null stays null)."""
-    distinct = values.drop_nulls().unique().to_list()
-    lookup = {v: ip_text(v) for v in distinct}
-    return values.replace_strict(lookup, default=None, return_dtype=pl.String)
+    """:func:`ip_text` of each value (null stays null): plain IPv4 addresses are recognised
+    in polars, every other distinct value goes through :func:`ip_text` once."""
+    plain = values.str.contains(_PLAIN_IPV4).fill_null(False)
+    others = values.filter(~plain).drop_nulls().unique().to_list()
+    lookup = {v: ip_text(v) for v in others}
+    converted = values.replace_strict(lookup, default=None, return_dtype=pl.String)
+    return values.zip_with(plain, converted).alias(values.name)
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"

@@ -288,7 +288,8 @@ class Store:
         are deleted, the transfers are de-duplicated (:func:`finintel.ingest.dedupe.dedupe`)
         against the stored transfers with the same ``(source, tx_id)``, then transfers,
         new parties (content not yet stored for that source) and quarantine are appended and
-        the ``drops`` row is written last.
+        the ``drops`` row is written last. The stored transfers are scanned lazily for the
+        batch's keys only, so memory follows the batch, not the stored history.
 
         ``now`` (default: the current time; naive means UTC) is the recorded ``ingested_at``,
         the only time-dependent value in the store.
@@ -457,8 +458,13 @@ class Store:
         )
 
     def _new_parties(self, parties: pl.DataFrame, committed: pl.Series) -> pl.DataFrame:
-        """Distinct rows of ``parties`` whose full content is not stored for their source."""
-        batch = _conformed(parties, PARTIES).unique(maintain_order=True)
+        """Rows of ``parties`` (distinct, as a FileBatch holds them) whose full content is not
+        stored for their source.
+
+        Compared ``_COMPARE_ROWS`` rows at a time, so the memory of the comparison follows the
+        slice, not the file.
+        """
+        batch = _conformed(parties, PARTIES)
         if batch.is_empty():
             return batch
         with self._errors("parties", "read"):
@@ -472,8 +478,17 @@ class Store:
                 .pipe(conform, PARTIES)
                 .collect()
             )
-        return batch.join(
-            stored, on=list(PARTIES), how="anti", nulls_equal=True, maintain_order="left"
+        if stored.is_empty():
+            return batch
+        return pl.concat(
+            part.join(
+                stored.filter(pl.col("party_id").is_in(part["party_id"].implode())),
+                on=list(PARTIES),
+                how="anti",
+                nulls_equal=True,
+                maintain_order="left",
+            )
+            for part in batch.iter_slices(_COMPARE_ROWS)
         )
 
 
@@ -482,6 +497,10 @@ def _conformed(frame: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.Da
     if frame.is_empty():
         return pl.DataFrame(schema=dict(columns))
     return conform(frame.lazy(), columns).collect()
+
+
+#: Rows of a file's parties compared with the stored ones at a time (:meth:`Store._new_parties`).
+_COMPARE_ROWS = 250_000
 
 
 def _utc(now: datetime | None) -> datetime:

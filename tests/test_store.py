@@ -354,3 +354,31 @@ def _delta_version(store: Store, table: str) -> int:
     from deltalake import DeltaTable
 
     return int(DeltaTable(str(store.path / table)).version())
+
+
+def test_dedupe_against_the_store_reads_only_the_rows_of_the_batch_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import finintel.store as store_module
+
+    store = Store(tmp_path / "store")
+    store.ingest(make_batch("a", [tx(f"t{i}", i) for i in range(200)]), now=NOW)
+    seen: dict[str, Any] = {}
+    real = store_module.dedupe
+
+    def spy(batch: FileBatch, existing: Any) -> FileBatch:
+        seen["existing"] = existing
+        return real(batch, existing)
+
+    monkeypatch.setattr(store_module, "dedupe", spy)
+    rows = [tx("t1", 0), tx("t2", 1, amount=5.0), tx("new", 2), tx("t1", 3)]
+    counts = store.ingest(make_batch("b", rows), now=NOW)
+    assert (counts.rows_accepted, counts.rows_duplicate, counts.rows_quarantined) == (1, 2, 1)
+    assert counts.rows_in == counts.rows_accepted + counts.rows_duplicate + counts.rows_quarantined
+    # the stored history is scanned lazily, filtered to the batch's keys: never read whole
+    existing = seen["existing"]
+    assert isinstance(existing, pl.LazyFrame)
+    assert sorted(existing.collect()["tx_id"]) == ["t1", "t2"]
+    assert sorted(store.transfers().collect()["tx_id"]) == sorted(
+        [f"t{i}" for i in range(200)] + ["new"]
+    )

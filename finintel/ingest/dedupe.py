@@ -204,14 +204,15 @@ def dedupe(batch: FileBatch, existing: pl.DataFrame | pl.LazyFrame | None) -> Fi
             batch, quarantine=_by_row(_conformed(batch.quarantine, QUARANTINE))
         )
     t = _prepared(batch.transfers)
-    in_file_conflict = pl.col("row_hash").n_unique().over(KEY) > 1
-    t = t.with_columns(in_file_conflict.alias("_conflict_file"))
-
-    stored = _stored_hashes(t.filter(~pl.col("_conflict_file")), existing)
+    # classified on the key columns only; the wide rows are filtered once at the end
+    keys = t.select(*KEY, "row_hash").with_columns(
+        (pl.col("row_hash").n_unique().over(KEY) > 1).alias("_conflict_file")
+    )
+    stored = _stored_hashes(keys.filter(~pl.col("_conflict_file")), existing)
     same = stored.unique().with_columns(pl.lit(True).alias("_stored_same"))
     known = stored.select(KEY).unique().with_columns(pl.lit(True).alias("_stored_key"))
-    t = (
-        t.join(same, on=[*KEY, "row_hash"], how="left", maintain_order="left")
+    status = (
+        keys.join(same, on=[*KEY, "row_hash"], how="left", maintain_order="left")
         .join(known, on=list(KEY), how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("_conflict_file"))
@@ -223,21 +224,29 @@ def dedupe(batch: FileBatch, existing: pl.DataFrame | pl.LazyFrame | None) -> Fi
             .otherwise(pl.lit(_KEEP))
             .alias(_STATUS)
         )
-    )
-    # Exact copies inside the file: the first (lowest row) of a new key is kept.
-    t = t.with_columns(
-        pl.when((pl.col(_STATUS) == _KEEP) & ~pl.struct(KEY).is_first_distinct())
-        .then(pl.lit(_DUP))
-        .otherwise(pl.col(_STATUS))
-        .alias(_STATUS)
+        # Exact copies inside the file: the first (lowest row) of a new key is kept.
+        .select(
+            pl.when((pl.col(_STATUS) == _KEEP) & ~pl.struct(KEY).is_first_distinct())
+            .then(pl.lit(_DUP))
+            .otherwise(pl.col(_STATUS))
+            .alias(_STATUS)
+        )
+        .get_column(_STATUS)
     )
 
-    n_dup = t.filter(pl.col(_STATUS) == _DUP).height
-    conflicts = _conflict_quarantine(t, existing, batch.counts.file)
+    n_dup = int((status == _DUP).sum())
+    conflicting = status.is_in([_CONFLICT_FILE, _CONFLICT_STORED])
+    conflicts = _conflict_quarantine(
+        t.filter(conflicting).with_columns(status.filter(conflicting)),
+        existing,
+        batch.counts.file,
+    )
     out_columns = [*batch.transfers.columns]
     if "row_hash" not in out_columns:
         out_columns.append("row_hash")
-    kept = t.filter(pl.col(_STATUS) == _KEEP).select(out_columns)
+    keep = status == _KEEP
+    # no copy of the rows when every row is kept (the usual case)
+    kept = (t if keep.all() else t.filter(keep)).select(out_columns)
 
     quarantine = _by_row(pl.concat([_conformed(batch.quarantine, QUARANTINE), conflicts]))
     c = batch.counts
@@ -272,7 +281,7 @@ def _prepared(transfers: pl.DataFrame) -> pl.DataFrame:
     t = transfers
     if "row_hash" not in t.columns:
         t = t.with_columns(row_hash_expr())
-    return t.sort("row", maintain_order=True)
+    return t if t.get_column("row").is_sorted() else t.sort("row", maintain_order=True)
 
 
 def _stored_hashes(

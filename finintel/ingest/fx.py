@@ -114,7 +114,8 @@ def to_base(
 
     Converts amount → EUR with the as-of rate of the currency and EUR → base with the as-of rate
     of ``base_currency`` on the same date; ``fx_date`` is the date of the rate used. Callers
-    quarantine rows whose ``amount_base`` is null. Row order is not preserved.
+    quarantine rows whose ``amount_base`` is null. Row order is preserved: the as-of join runs
+    on the distinct (currency, day) pairs only, which are then joined back onto the rows.
     """
     lazy_rates = rates.lazy().select(
         pl.col("date").alias("_fx_day"),
@@ -122,34 +123,39 @@ def to_base(
         pl.col("currency").alias(currency_col),
         pl.col("rate").alias("_rate"),
     )
-    keyed = frame.with_columns(pl.col(ts_col).dt.date().alias("_fx_day")).sort("_fx_day")
-    joined = keyed.join_asof(
-        lazy_rates.sort("_fx_day"),
-        on="_fx_day",
-        by=currency_col,
-        strategy="backward",
-        tolerance=max_staleness,
-        check_sortedness=False,
+    keyed = frame.with_columns(pl.col(ts_col).dt.date().alias("_fx_day"))
+    pairs = (
+        keyed.select(currency_col, "_fx_day")
+        .unique()
+        .drop_nulls()
+        .sort("_fx_day")
+        .join_asof(
+            lazy_rates.sort("_fx_day"),
+            on="_fx_day",
+            by=currency_col,
+            strategy="backward",
+            tolerance=max_staleness,
+            check_sortedness=False,
+        )
     )
-    is_eur = pl.col(currency_col) == "EUR"
-    out = joined.with_columns(
-        pl.when(is_eur)
-        .then(pl.col(amount_col))
-        .otherwise(pl.col(amount_col) / pl.col("_rate"))
-        .alias("_amount_eur"),
-        pl.when(is_eur).then(pl.col("_fx_day")).otherwise(pl.col("fx_date")).alias("fx_date"),
-    ).drop("_rate")
     if base_currency != "EUR":
         base_rates = (
             lazy_rates.filter(pl.col(currency_col) == base_currency)
             .select("_fx_day", pl.col("_rate").alias("_base_rate"))
             .sort("_fx_day")
         )
-        out = out.sort("_fx_day").join_asof(
+        pairs = pairs.sort("_fx_day").join_asof(
             base_rates, on="_fx_day", strategy="backward", tolerance=max_staleness
         )
-        out = out.with_columns((pl.col("_amount_eur") * pl.col("_base_rate")).alias("amount_base"))
-        out = out.drop("_base_rate")
     else:
-        out = out.with_columns(pl.col("_amount_eur").alias("amount_base"))
-    return out.drop("_amount_eur", "_fx_day")
+        pairs = pairs.with_columns(pl.lit(1.0).alias("_base_rate"))
+    joined = keyed.join(pairs, on=[currency_col, "_fx_day"], how="left", maintain_order="left")
+    is_eur = pl.col(currency_col) == "EUR"
+    amount_eur = (
+        pl.when(is_eur).then(pl.col(amount_col)).otherwise(pl.col(amount_col) / pl.col("_rate"))
+    )
+    amount_base = amount_eur if base_currency == "EUR" else amount_eur * pl.col("_base_rate")
+    return joined.with_columns(
+        pl.when(is_eur).then(pl.col("_fx_day")).otherwise(pl.col("fx_date")).alias("fx_date"),
+        amount_base.alias("amount_base"),
+    ).drop("_rate", "_base_rate", "_fx_day")

@@ -15,7 +15,7 @@ import polars as pl
 from finintel.errors import DataError, UsageError
 from finintel.ingest.fx import DEFAULT_MAX_STALENESS, fx_table
 from finintel.ingest.profile import SourceProfile, load_profiles, resolve_profile
-from finintel.ingest.reader import discover, read_file
+from finintel.ingest.reader import BATCH_ROWS, discover, read_file
 from finintel.ingest.result import FileBatch, FileCounts
 from finintel.ingest.transfers import Options
 from finintel.paths import default_fx_tables, default_profiles_dir
@@ -118,11 +118,12 @@ def read_batches(
     opts: Options,
     profile: str | Path | SourceProfile | None = None,
     profiles_dir: str | Path | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Iterable[FileBatch]:
     """Yield one validated batch per input file (files are found and profiles loaded first)."""
     profiles, forced = _profiles(profile, profiles_dir)
     for inp in discover(_as_list(paths)):
-        yield read_file(inp, opts, profiles, forced)
+        yield read_file(inp, opts, profiles, forced, batch_rows=batch_rows)
 
 
 def load(
@@ -138,12 +139,14 @@ def load(
     strict: bool = False,
     ts_min: datetime | None = None,
     ts_max: datetime | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Dataset:
     """Read Parquet files/folders into a canonical :class:`Dataset`.
 
     Each file is recognised by its columns (canonical transfers, canonical parties, or a source
     profile in ``rules/sources``), validated row by row (bad rows go to ``quarantine`` with a
-    reason) and de-duplicated on ``(source, tx_id)`` across all files.
+    reason) and de-duplicated on ``(source, tx_id)`` across all files. A file's rows are
+    canonicalised ``batch_rows`` at a time (this bounds the working memory, not the result).
 
     >>> ds = load("fixtures/demo/drop")  # doctest: +SKIP
     >>> ds.transfers.select("tx_id", "amount_base").head(2).collect()  # doctest: +SKIP
@@ -156,7 +159,8 @@ def load(
     quarantine: list[pl.DataFrame] = []
     files: list[FileCounts] = []
     existing: pl.DataFrame | None = None
-    for read in read_batches(paths, opts, profile, profiles_dir):
+    _check_batch_rows(batch_rows)
+    for read in read_batches(paths, opts, profile, profiles_dir, batch_rows):
         batch = dedupe(read, existing)
         if batch.transfers.height:
             accepted.append(batch.transfers)
@@ -179,6 +183,11 @@ def load(
     if strict:
         fail_if_quarantined(files)
     return ds
+
+
+def _check_batch_rows(batch_rows: int) -> None:
+    if batch_rows < 1:
+        raise UsageError("FI008", f"batch_rows must be a positive number of rows, not {batch_rows}")
 
 
 def fail_if_quarantined(files: Sequence[FileCounts]) -> None:
@@ -232,6 +241,7 @@ def ingest_to_store(
     now: datetime | None = None,
     skip_unreadable: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> IngestSummary:
     """Canonicalise files into the Delta store at ``store``; files already ingested are skipped.
 
@@ -240,10 +250,13 @@ def ingest_to_store(
     With ``skip_unreadable`` (the cron mode) a corrupt or half-copied file is left out with a
     warning (listed in ``deferred``) and tried again next time, instead of failing the run.
     ``progress(done, total, file)`` is called before each file and once at the end.
+    Files are read ``batch_rows`` rows at a time, and de-duplicated against the store without
+    reading the stored history into memory (see :meth:`finintel.store.Store.ingest`).
     """
     from finintel.ingest.reader import file_digest
     from finintel.store import Store
 
+    _check_batch_rows(batch_rows)
     opts = make_options(base_currency, fx, max_fx_staleness, timezone, source)
     profiles, forced = _profiles(profile, profiles_dir)
     inputs = discover(_as_list(paths))
@@ -259,7 +272,7 @@ def ingest_to_store(
             skipped.append(inp.display)
             continue
         try:
-            batch = read_file(inp, opts, profiles, forced, digest)
+            batch = read_file(inp, opts, profiles, forced, digest, batch_rows)
         except DataError as err:
             # a file still being copied (or corrupt) must not block the other drops: it is not
             # recorded, so the next run tries it again
@@ -269,6 +282,7 @@ def ingest_to_store(
             log.warning("skipped unreadable file, will retry: %s", err)
             continue
         counts = st.ingest(batch, now=now)
+        del batch  # stored: free the file's rows before the next file is read
         log.info(
             "ingested %s: %d in = %d accepted + %d duplicate + %d quarantined",
             inp.display, counts.rows_in, counts.rows_accepted, counts.rows_duplicate,

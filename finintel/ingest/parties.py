@@ -8,8 +8,10 @@ same id; spelling variants give different parties, which entity resolution merge
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import polars as pl
+import pyarrow.compute as pc
 
 from finintel.hashing import digest_expr
 from finintel.identifiers import ip_addresses
@@ -90,11 +92,16 @@ def _side_frame(frame: pl.DataFrame, side: str) -> pl.DataFrame:
 
 def attach_parties(
     accepted: pl.DataFrame, profile: SourceProfile | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Set ``src_party``/``dst_party`` from the profile's party sides; return (transfers, parties)."""
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """Set ``src_party``/``dst_party`` from the profile's party sides.
+
+    Returns the transfers and, per side of the profile, the distinct identities that side met
+    (in order of first appearance): :func:`merge_parties` turns these parts of one file's
+    batches into its party table.
+    """
     helper_cols = [c for c in accepted.columns if c.startswith("_p_") or c == "_debit"]
     if profile is None or not profile.parties:
-        return accepted.drop(helper_cols), pl.DataFrame(schema=PARTIES)
+        return accepted.drop(helper_cols), []
     sides = list(profile.parties)
     frames = {side: _side_frame(accepted, side) for side in sides}
     ids = {side: f.get_column("party_id") for side, f in frames.items()}
@@ -110,14 +117,34 @@ def attach_parties(
         none = pl.Series([None] * accepted.height, dtype=pl.String)
         src, dst = ids.get("src", none), ids.get("dst", none)
     out = out.with_columns(src.alias("src_party"), dst.alias("dst_party")).drop(helper_cols)
-    named = pl.concat([f.filter(pl.col("name").is_not_null()) for f in frames.values()])
     where = f"source {profile.name!r}"
-    parties = (
-        normalise_ips(named, where)
-        .unique(maintain_order=True)
-        .sort("source", "party_id", "name", maintain_order=True)
-    )
+    parties = [
+        normalise_ips(f.filter(pl.col("name").is_not_null()), where).unique(maintain_order=True)
+        for f in frames.values()
+    ]
     return out, parties
+
+
+def merge_parties(parts: Sequence[Sequence[pl.DataFrame]]) -> pl.DataFrame:
+    """One file's party table from the per-side parts :func:`attach_parties` gave its batches.
+
+    Distinct identities sorted by (source, party_id, name); ties in the order the file first
+    gave them (the first side's rows, then the second's, each in row order), whatever the
+    batches were.
+    """
+    ordered = [part[side] for side in range(len(parts[0]) if parts else 0) for part in parts]
+    if not ordered:
+        return pl.DataFrame(schema=PARTIES)
+    rows = pl.concat(ordered)
+    # indices of the first occurrences, sorted by key, then one gather: no distinct copy first
+    first = rows.select(pl.struct(pl.all()).is_first_distinct()).to_series().arg_true()
+    # pyarrow's stable multi-key sort is several times faster than polars' on text keys (the
+    # keys are never null: a party has a name, hence an id)
+    keys = ["source", "party_id", "name"]
+    order = pc.sort_indices(
+        rows.select(keys)[first].to_arrow(), sort_keys=[(c, "ascending") for c in keys]
+    )
+    return rows[first.gather(pl.Series(order))]
 
 
 def read_parties_file(

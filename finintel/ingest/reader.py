@@ -8,6 +8,7 @@ canonical transfers, canonical parties, or the export of a known source profile.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -17,10 +18,10 @@ from pathlib import Path
 import polars as pl
 
 from finintel.errors import DataError, FinintelError, Location, did_you_mean
-from finintel.ingest.parties import attach_parties, read_parties_file
+from finintel.ingest.parties import attach_parties, merge_parties, read_parties_file
 from finintel.ingest.profile import SourceProfile
 from finintel.ingest.result import FileBatch, FileCounts
-from finintel.ingest.transfers import Options, plan_transfers, split
+from finintel.ingest.transfers import Options, Split, plan_transfers, raise_unzoned, split
 from finintel.schema import (
     PARTIES,
     PARTIES_INPUT,
@@ -32,6 +33,9 @@ from finintel.schema import (
 )
 
 _HIVE = re.compile(r"^([^=]+)=(.*)$")
+
+#: Rows of a file canonicalised at a time (:func:`read_file`).
+BATCH_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,13 @@ def read_file(
     profiles: Mapping[str, SourceProfile],
     forced: SourceProfile | None = None,
     digest: tuple[str, int] | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> FileBatch:
-    """Read, canonicalise and validate one file (no de-duplication across files yet)."""
-    from finintel.ingest.dedupe import row_hash_expr
+    """Read, canonicalise and validate one file (no de-duplication across files yet).
 
+    Rows are processed ``batch_rows`` at a time (in file order), so the memory of the
+    intermediate, wide frames is that of one batch; the result does not depend on it.
+    """
     lf, schema = scan(inp)
     kind = identify(schema, inp.display, profiles, forced)
     drop_id, size = digest or file_digest(inp.path)
@@ -228,31 +235,57 @@ def read_file(
             )
             empty = pl.DataFrame(schema={**TRANSFERS, "row_hash": pl.String, "row": pl.Int64})
             return FileBatch(counts, empty, parties, quarantine.select(list(QUARANTINE)))
-        plan = plan_transfers(raw, kind.profile, source, opts, inp.display)
-        result = split(plan, inp.display, f"profile {kind.profile_name!r}")
+        total = raw.select(pl.len()).collect().item()
+        parts = [
+            _read_rows(raw.slice(offset, batch_rows), kind, source, opts, inp.display)
+            for offset in range(0, max(total, 1), batch_rows)
+        ]
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
         raise DataError(
             "FI002",
             f"cannot read rows (corrupt or truncated file?): {_short(exc)}",
             Location(inp.display),
         ) from None
-    transfers, parties = attach_parties(result.accepted, kind.profile)
-    transfers = transfers.with_columns(row_hash_expr().alias("row_hash")).select(
-        [*TRANSFERS, "row_hash", "row"]
-    )
+    raise_unzoned([p.split for p in parts], inp.display, f"profile {kind.profile_name!r}")
+    transfers = pl.concat([p.transfers for p in parts])
+    parties = merge_parties([p.parties for p in parts])
+    quarantine = pl.concat([p.split.quarantine for p in parts])
     counts = FileCounts(
         file=inp.display,
         source=source,
         profile=kind.profile_name,
         drop_id=drop_id,
         size_bytes=size,
-        rows_in=result.rows_in,
+        rows_in=sum(p.split.rows_in for p in parts),
         rows_accepted=transfers.height,
         rows_duplicate=0,
-        rows_quarantined=result.quarantine.height,
+        rows_quarantined=quarantine.height,
         parties=parties.height,
     )
-    return FileBatch(counts, transfers, parties, result.quarantine.select(list(QUARANTINE)))
+    return FileBatch(counts, transfers, parties, quarantine.select(list(QUARANTINE)))
 
 
-__all__ = ("InputFile", "Kind", "discover", "identify", "read_file", "scan")
+@dataclass(frozen=True)
+class _Part:
+    """One batch of a file's rows, canonical: accepted rows with their hash, parties, split."""
+
+    transfers: pl.DataFrame
+    parties: list[pl.DataFrame]  # per side of the profile
+    split: Split
+
+
+def _read_rows(raw: pl.LazyFrame, kind: Kind, source: str, opts: Options, file: str) -> _Part:
+    """Canonicalise, check and hash one batch of a transfers file (``raw`` has ``_row``)."""
+    from finintel.ingest.dedupe import row_hash_expr
+
+    plan = plan_transfers(raw, kind.profile, source, opts, file)
+    result = split(plan, file)
+    transfers, parties = attach_parties(result.accepted, kind.profile)
+    transfers = transfers.with_columns(row_hash_expr().alias("row_hash")).select(
+        [*TRANSFERS, "row_hash", "row"]
+    )
+    # the wide accepted rows are not kept: only the counts and the quarantine of the batch
+    return _Part(transfers, parties, dataclasses.replace(result, accepted=result.accepted.clear()))
+
+
+__all__ = ("BATCH_ROWS", "InputFile", "Kind", "discover", "identify", "read_file", "scan")

@@ -8,7 +8,7 @@ the message and its original values as JSON text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -227,7 +227,7 @@ def plan_transfers(
         ts_col="_c_ts",
         amount_col="_c_amount",
         currency_col="_c_currency",
-    ).sort("_row")
+    )
 
     def raw_of(c: str) -> pl.Expr:
         src = sources.get(c)
@@ -365,16 +365,32 @@ class Split:
     accepted: pl.DataFrame  # canonical TRANSFERS + row + party helper columns
     quarantine: pl.DataFrame  # QUARANTINE columns
     rows_in: int
+    unzoned: int = 0  # naive timestamps with no zone declared
+    first_unzoned: int | None = None  # the file row of the first one
 
 
-def split(plan: Plan, file: str, zone_hint: str) -> Split:
-    """Evaluate the plan: accepted rows and quarantined rows (each bad row once)."""
+def raise_unzoned(splits: Sequence[Split], file: str, zone_hint: str) -> None:
+    """FI006 when any row of the file's ``splits`` has a naive timestamp and no zone."""
+    count = sum(s.unzoned for s in splits)
+    first = next((s.first_unzoned for s in splits if s.first_unzoned is not None), None)
+    if count and first is not None:
+        raise DataError(
+            "FI006",
+            f"{count} timestamp(s) have no time zone (e.g. row {first}); "
+            f"declare 'timezone:' in the source profile or pass --timezone ZONE ({zone_hint})",
+            Location(file, row=first, column="ts"),
+        )
+
+
+def split(plan: Plan, file: str) -> Split:
+    """Evaluate the plan: accepted rows and quarantined rows (each bad row once).
+
+    Naive timestamps without a zone are not judged here: they are counted in the result, and
+    :func:`raise_unzoned` refuses the file.
+    """
     checks = plan.checks
     failed = [ch.failed.fill_null(False) for ch in checks]
     frame = plan.frame.with_columns(
-        pl.concat_list([pl.when(f).then(ch.message) for f, ch in zip(failed, checks, strict=True)])
-        .list.drop_nulls()
-        .alias("_problems"),
         pl.coalesce(
             [pl.when(f).then(pl.lit(ch.reason)) for f, ch in zip(failed, checks, strict=True)]
         ).alias("_reason"),
@@ -386,15 +402,13 @@ def split(plan: Plan, file: str, zone_hint: str) -> Split:
         ).alias("_column"),
         plan.naive_ts_unzoned.alias("_unzoned"),
     ).collect()
-    unzoned = frame.filter(pl.col("_unzoned"))
-    if unzoned.height:
-        raise DataError(
-            "FI006",
-            f"{unzoned.height} timestamp(s) have no time zone (e.g. row {unzoned['_row'][0]}); "
-            f"declare 'timezone:' in the source profile or pass --timezone ZONE ({zone_hint})",
-            Location(file, row=int(unzoned["_row"][0]), column="ts"),
-        )
-    bad = frame.filter(pl.col("_reason").is_not_null())
+    unzoned = frame.get_column("_row").filter(frame.get_column("_unzoned"))
+    # messages are written for the bad rows only
+    bad = frame.filter(pl.col("_reason").is_not_null()).with_columns(
+        pl.concat_list([pl.when(f).then(ch.message) for f, ch in zip(failed, checks, strict=True)])
+        .list.drop_nulls()
+        .alias("_problems")
+    )
     good = frame.filter(pl.col("_reason").is_null())
     raw_struct = (
         pl.struct([_text(c) for c in plan.raw_columns]).struct.json_encode()
@@ -415,4 +429,5 @@ def split(plan: Plan, file: str, zone_hint: str) -> Split:
         name = "amount_base" if c == "amount_base" else f"_c_{c}"
         keep.append(pl.col(name).cast(t).alias(c))
     keep += [pl.col(c) for c in good.columns if c.startswith("_p_") or c == "_debit"]
-    return Split(good.select(keep), quarantine, frame.height)
+    first = int(unzoned[0]) if unzoned.len() else None
+    return Split(good.select(keep), quarantine, frame.height, unzoned.len(), first)
