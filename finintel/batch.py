@@ -141,6 +141,7 @@ def run(
     spark_shards: int | None = None,
     spark_chunk_windows: int | None = None,
     spark_time_buckets: int | None = None,
+    time_chunks: int | str | None = None,
 ) -> RunSummary:
     """Ingest ``paths``, run ``rules`` (a RuleSet or rule paths), write ``out_dir``.
 
@@ -160,7 +161,9 @@ def run(
     ``engine="spark"`` detects on Apache Spark (``spark_master``, ``spark_shards`` focus
     shards, ``spark_chunk_windows`` lookbacks per time chunk, ``spark_time_buckets`` time
     buckets per focus shard; see ``docs/spark.md``): the same
-    alerts as the default local ``polars`` engine.
+    alerts as the default local ``polars`` engine. ``time_chunks`` (local engine: an int ≥ 1
+    or ``"auto"``) detects the history in that many time chunks, one after the other, in
+    bounded memory (:mod:`finintel.typology.chunked`; the same alerts).
     """
     from finintel.link import check_exclusions
     from finintel.provenance import load_sources
@@ -183,6 +186,7 @@ def run(
     report_opts["engine"] = _engine(
         engine, spark_master, spark_shards, spark_chunk_windows, spark_time_buckets
     )
+    report_opts["time_chunks"] = _time_chunks(time_chunks, engine)
     rules_s = time.perf_counter() - t0
     out = Path(out_dir)
     if store is None and (incremental or as_of is not None):
@@ -306,7 +310,13 @@ def _run(
         timings["resolve"] = time.perf_counter() - t
     t = time.perf_counter()
     if report_opts["engine"] is None:
-        alerts = detect(ds, ruleset, progress=options["progress"], entities=entities)
+        alerts = detect(
+            ds,
+            ruleset,
+            progress=options["progress"],
+            entities=entities,
+            time_chunks=report_opts["time_chunks"],
+        )
     else:
         alerts = _spark_detect(ds, ruleset, st, as_of, report_opts["engine"], entities)
     timings["detect"] = time.perf_counter() - t
@@ -359,7 +369,7 @@ def _run(
             "totals": totals,
             "rules": alerts.rules,
             "counts": {
-                "transfers": ds.records.filter(pl.col("status") == "completed").height,
+                "transfers": ds.count_transfers(),
                 "parties": ds.parties.height,
                 "quarantined": ds.quarantine.height,
                 "alerts": len(alerts),
@@ -433,6 +443,18 @@ def _engine(
         "chunk_windows": DEFAULT_CHUNK_WINDOWS if chunk_windows is None else chunk_windows,
         "time_buckets": 1 if time_buckets is None else time_buckets,
     }
+
+
+def _time_chunks(value: int | str | None, engine: str) -> int | str | None:
+    """The checked ``time_chunks`` (local engine only; Spark has its own time buckets)."""
+    from finintel.typology.chunked import time_chunks_option
+
+    checked = time_chunks_option(value)
+    if checked is not None and engine != "polars":
+        raise UsageError(
+            "FI183", "--time-chunks is for the local engine (Spark: --spark-time-buckets)"
+        )
+    return checked
 
 
 def _spark_detect(

@@ -332,6 +332,12 @@ def generate(out: str, n_transfers: int, seed: int, start: str, days: int, as_js
     type=click.IntRange(1),
     help="Split each focus shard into N time buckets (long histories) [default: 1].",
 )
+@click.option(
+    "--time-chunks",
+    metavar="N|auto",
+    help="Local engine: detect the history in N time chunks, one after the other, in bounded "
+    "memory (the same alerts); 'auto': one chunk per 3M transfers.",
+)
 @load_options
 @json_option
 @api_call
@@ -355,6 +361,7 @@ def run_command(
     spark_shards: int | None,
     spark_chunk_windows: int | None,
     spark_time_buckets: int | None,
+    time_chunks: str | None,
     load: dict[str, Any],
     as_json: bool,
 ) -> None:
@@ -386,6 +393,7 @@ def run_command(
         spark_shards=spark_shards,
         spark_chunk_windows=spark_chunk_windows,
         spark_time_buckets=spark_time_buckets,
+        time_chunks=time_chunks,
     )
     changed = summary.new_alerts + summary.updated_alerts
     if as_json:

@@ -343,6 +343,27 @@ def check_exclusions(codes: Sequence[str], manifest: SourceManifest | None) -> t
     return tuple(sorted(set(out)))
 
 
+def _records(
+    records: pl.DataFrame | pl.LazyFrame, table: pl.DataFrame, flows: pl.DataFrame | None
+) -> tuple[pl.DataFrame, list[str]]:
+    """The dataset's records as TRANSFERS, and every source they name. A store-backed dataset's
+    records (a lazy scan) are read only for the alerts' and flows' transfer ids: the only rows
+    the report looks up."""
+    if isinstance(records, pl.DataFrame):
+        frame = records.select([pl.col(c).cast(TRANSFERS[c]) for c in TRANSFERS])
+        return frame, frame["source"].drop_nulls().unique().to_list()
+    sources = records.select(pl.col("source").drop_nulls().unique()).collect()["source"]
+    ids = table.select(pl.col("tx_ids").explode().alias("tx_id"))
+    if flows is not None:
+        ids = pl.concat([ids, flows.select(pl.col("tx_id").cast(pl.String))])
+    frame = (
+        records.join(ids.drop_nulls().unique().lazy(), on="tx_id", how="semi")
+        .select([pl.col(c).cast(TRANSFERS[c]) for c in TRANSFERS])
+        .collect()
+    )
+    return frame, sources.to_list()
+
+
 # --------------------------------------------------------------------------------------------
 # pseudonymisation (applied to the inputs, so every id is derived from pseudonyms)
 
@@ -722,17 +743,20 @@ def link(
     manifest = _manifest(sources)
     excluded_codes = check_exclusions(exclude_handling, manifest)
     pseudo = _pseudonymiser(pseudonymise)
-    records = dataset.records if dataset is not None else pl.DataFrame(schema=TRANSFERS)
+    flow_frame = _flows_frame(flows)
+    records, record_sources = _records(
+        dataset.records if dataset is not None else pl.DataFrame(schema=TRANSFERS),
+        table,
+        flow_frame,
+    )
     parties = dataset.parties if dataset is not None else pl.DataFrame(schema=PARTIES)
-    records = records.select([pl.col(c).cast(TRANSFERS[c]) for c in TRANSFERS])
     parties = parties.select([pl.col(c).cast(PARTIES[c]) for c in PARTIES])
     if currency is None:
         currency = str(getattr(dataset, "base_currency", "EUR"))
-    flow_frame = _flows_frame(flows)
 
     # provenance: every source named anywhere, and what excluding codes removes
     named = sorted(
-        set(records["source"].drop_nulls().unique().to_list())
+        set(record_sources)
         | set(parties["source"].drop_nulls().unique().to_list())
         | set(table["sources"].explode().drop_nulls().unique().to_list())
     )

@@ -30,10 +30,12 @@ class Dataset:
     """Canonical data: every record, the parties, the quarantine and per-file row accounting.
 
     ``transfers`` is the lazy table of money movements (status ``completed``); ``records``
-    holds every accepted row, including cancelled or refunded MTO orders.
+    holds every accepted row, including cancelled or refunded MTO orders: a DataFrame for
+    :func:`load`, a lazy scan of the store's files for :func:`load_store` (nothing is read
+    until a query collects it, and a time-chunked detection reads one chunk at a time).
     """
 
-    records: pl.DataFrame
+    records: pl.DataFrame | pl.LazyFrame
     parties: pl.DataFrame
     quarantine: pl.DataFrame
     files: list[FileCounts] = field(default_factory=list)
@@ -44,6 +46,10 @@ class Dataset:
     def transfers(self) -> pl.LazyFrame:
         return self.records.lazy().filter(pl.col("status") == MOVED_STATUS)
 
+    def count_transfers(self) -> int:
+        """How many moved transfers (counted lazily for a store-backed dataset)."""
+        return int(self.transfers.select(pl.len()).collect().item())
+
     def totals(self) -> dict[str, int]:
         keys = ("rows_in", "rows_accepted", "rows_duplicate", "rows_quarantined")
         return {k: sum(int(getattr(f, k)) for f in self.files) for k in keys}
@@ -52,8 +58,8 @@ class Dataset:
         return {
             "files": [f.to_dict() for f in self.files],
             "totals": self.totals(),
-            "transfers": self.records.filter(pl.col("status") == MOVED_STATUS).height,
-            "records": self.records.height,
+            "transfers": self.count_transfers(),
+            "records": int(self.records.lazy().select(pl.len()).collect().item()),
             "parties": self.parties.height,
             "base_currency": self.base_currency,
             "store_version": self.store_version,
@@ -299,13 +305,17 @@ def ingest_to_store(
 
 
 def load_store(store: str | Path, as_of: int | None = None, base_currency: str = "EUR") -> Dataset:
-    """The canonical data of a store (optionally as of an earlier transfers-table version)."""
+    """The canonical data of a store (optionally as of an earlier transfers-table version).
+
+    The records stay a lazy scan of the store's transfers table at that version: queries read
+    only the rows and columns they need (a time chunk filters on ``ts``). Parties and
+    quarantine are read into memory.
+    """
     from finintel.store import Store
 
     st = Store(store, create=False)
-    records = st.transfers(as_of=as_of).collect()
     return Dataset(
-        records=records,
+        records=st.transfers(as_of=as_of),
         parties=st.parties(as_of=as_of).collect(),
         quarantine=st.quarantine().collect(),
         files=[],

@@ -8,15 +8,8 @@ Spark only moves the transfers. pyspark is imported when a Spark run starts, nev
 from __future__ import annotations
 
 from finintel.spark.session import session
-from finintel.spark.shards import (
-    BLOCKS,
-    DEFAULT_CHUNK_WINDOWS,
-    DEFAULT_MAX_CHUNK_ROWS,
-    ON_DRIVER,
-    TIME_CHUNKED,
-    detect,
-    placement,
-)
+from finintel.spark.shards import DEFAULT_CHUNK_WINDOWS, DEFAULT_MAX_CHUNK_ROWS, detect
+from finintel.typology.chunks import BLOCKS, ON_DRIVER, TIME_CHUNKED, placement
 
 __all__ = [
     "BLOCKS",

@@ -24,11 +24,10 @@ import polars as pl
 
 from finintel.errors import DataError
 from finintel.spark.shards import blob, canonical
+from finintel.typology.chunks import US, bipartite_blocks, block_cells
 from finintel.typology.engine import alerts_table, kept_windows, rule_alerts, scope
 from finintel.typology.primitives.base import REGISTRY
 from finintel.typology.primitives.bipartite import Bipartite
-
-_US = timedelta(microseconds=1)
 
 
 def bipartite(
@@ -50,26 +49,17 @@ def bipartite(
     blocks: dict[int, pl.DataFrame] = {}
     left_out: dict[int, int] = {}
     for i, rule in rules:
-        prim = REGISTRY[rule.kind]
-        assert isinstance(prim, Bipartite)
         mine = pairs.filter(pl.col("rule") == i).select("src_account", "dst_account")
         hubs = skipped[i].get_column("account") if i in skipped else pl.Series([], dtype=pl.String)
-        out = pl.concat([hubs, prim.wide(mine, rule.params)]).unique()
-        left_out[i] = out.len()
-        graph = mine.filter(
-            (pl.col("src_account") != pl.col("dst_account"))
-            & ~pl.col("src_account").is_in(out.implode())
-            & ~pl.col("dst_account").is_in(out.implode())
-        ).select(pl.col("src_account").alias("s"), pl.col("dst_account").alias("r"))
-        found = prim.blocks(graph, rule.params)
+        found, left_out[i] = bipartite_blocks(rule, mine, hubs)
         if found.height:
             blocks[i] = found
     if not blocks:
         return alerts_table([])
-    windows = {i: REGISTRY[r.kind].lookback(r.params) // _US for i, r in rules if i in blocks}
+    windows = {i: REGISTRY[r.kind].lookback(r.params) // US for i, r in rules if i in blocks}
     keyed = None
     for i, found in blocks.items():
-        cells = found.explode("S").explode("R").unique().sort("S", "R")
+        cells = block_cells(found)
         small = sf.broadcast(spark.createDataFrame(cells.to_arrow()))
         length = chunk_windows * windows[i]
         ts = sf.unix_micros(sf.col("ts"))

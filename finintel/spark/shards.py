@@ -44,6 +44,15 @@ import polars as pl
 
 from finintel.errors import DataError, UsageError
 from finintel.schema import MOVED_STATUS, RULE_COLUMNS, TRANSFERS
+from finintel.typology.chunks import (
+    US,
+    WHOLE_HISTORY,
+    Grid,
+    cap,
+    capped_params,
+    placement,
+    within,
+)
 from finintel.typology.engine import (
     ALERT_ORDER,
     Alerts,
@@ -58,27 +67,11 @@ from finintel.typology.engine import (
     detect as local_detect,
 )
 from finintel.typology.primitives.base import REGISTRY, RunContext
-from finintel.typology.primitives.windows import param
 
-#: Kinds solved per time chunk (besides every graph kind).
-TIME_CHUNKED = frozenset({"agent_concentration"})
-#: Kinds searched in two phases (:mod:`finintel.spark.blocks`): candidate blocks from the
-#: distinct pairs of all the data, then their windows per time chunk.
-BLOCKS = frozenset({"bipartite"})
-#: Kinds run on the driver with the local engine: identifiers shared across any parties (no
-#: shard of the data decides them); watchlist matches targets against the parties (held by the
-#: driver) and its focus is the target, not a key.
-ON_DRIVER = frozenset({"shared_identifier", "watchlist"})
-#: Focus kinds never split by time bucket: a dormancy is dated by the focus's previous transfer,
-#: however long before.
-WHOLE_HISTORY = frozenset({"dormant_then_active"})
 #: Chunk length in lookbacks (≥ 2: a chunk is at least as long as its overlap).
 DEFAULT_CHUNK_WINDOWS = 4
 #: Most transfers (with the overlap) one time chunk may hold: what an executor solves at once.
 DEFAULT_MAX_CHUNK_ROWS = 20_000_000
-
-_US = timedelta(microseconds=1)
-_NO_CAP = 2**62  # the degree cap once the capped accounts are passed as exclusions
 
 
 @dataclass(frozen=True)
@@ -94,21 +87,6 @@ class _Data:
 class _Rules:
     rules: list[Any]
     lists: Mapping[str, tuple[object, ...]]
-
-
-def placement(kind: str) -> str:
-    """Where a kind runs on Spark: ``focus`` shards, ``time`` chunks, ``blocks`` (two
-    phases: blocks from all the data, their windows per time chunk) or the ``driver``."""
-    import finintel.typology.primitives  # noqa: F401 - registers every kind
-    from finintel.typology.primitives.cycle import GraphKind
-
-    if kind in ON_DRIVER:
-        return "driver"
-    if kind in BLOCKS:
-        return "blocks"
-    if kind in TIME_CHUNKED or isinstance(REGISTRY[kind], GraphKind):
-        return "time"
-    return "focus"
 
 
 def detect(
@@ -331,7 +309,8 @@ def _focus(
     bucket_ids = sf.when(sf.col("_kt").isin(whole_keys), sf.array(sf.lit(-1).cast("bigint")))
     bucket_ids = bucket_ids.otherwise(none)
     if grid is not None:
-        t0, length, overlap = grid
+        # the buckets b whose Grid.reads(b, 2 * overlap, overlap) hold the transfer
+        t0, length, overlap = grid[0].t0, grid[0].length, grid[1]
         x = sf.unix_micros(sf.col("ts")) - sf.lit(t0)
         own = sf.sequence(
             sf.greatest(sf.floor((x - overlap) / length), sf.lit(0).cast("bigint")),
@@ -363,27 +342,25 @@ def _focus(
     return pl.concat(frames)
 
 
-def _grid(sdf: Any, rules: list[Any], buckets: int) -> tuple[int, int, int] | None:
-    """Time buckets of a focus shard: ``(t0, length, overlap)`` in µs, ``buckets`` equal
-    buckets from the first transfer to the last; ``overlap`` is the rules' longest lookback.
-    A bucket reads its own transfers, two overlaps before it and one after it, and keeps the
-    windows *ending* inside it (a window reaches one lookback back; a pass-through inflow's
-    outflows come up to ``max_delay`` ≤ its lookback after it). None without transfers."""
+def _grid(sdf: Any, rules: list[Any], buckets: int) -> tuple[Grid, int] | None:
+    """Time buckets of a focus shard: ``buckets`` equal buckets from the first transfer to the
+    last (:class:`~finintel.typology.chunks.Grid`) and the overlap, the rules' longest lookback
+    (µs). A bucket reads its own transfers, two overlaps before it and one after it, and keeps
+    the windows *ending* inside it (:mod:`finintel.typology.chunks`). None without transfers."""
     from pyspark.sql import functions as sf
 
     ts = sf.unix_micros(sf.col("ts"))
     first = sdf.agg(sf.min(ts).alias("lo"), sf.max(ts).alias("hi")).first()
     if first is None or first["lo"] is None:
         return None
-    lo, hi = int(first["lo"]), int(first["hi"])
-    overlap = max(REGISTRY[r.kind].lookback(r.params) // _US for r in rules)
-    return lo, (hi - lo) // buckets + 1, int(overlap)
+    overlap = max(REGISTRY[r.kind].lookback(r.params) // US for r in rules)
+    return Grid.over(int(first["lo"]), int(first["hi"]), buckets), int(overlap)
 
 
 def _focus_task(
     rules: list[tuple[int, Any]],
     split: set[int],
-    grid: tuple[int, int, int] | None,
+    grid: tuple[Grid, int] | None,
     lists: Mapping[str, tuple[object, ...]],
     currency: str,
 ) -> Callable[[Any, Any], Any]:
@@ -412,9 +389,7 @@ def _focus_task(
                 }
             )
         assert grid is not None
-        t0, length, _ = grid
-        lo = pl.lit(t0 + b * length).cast(pl.Datetime("us", "UTC"))
-        hi = pl.lit(t0 + (b + 1) * length).cast(pl.Datetime("us", "UTC"))
+        lo, hi = grid[0].bounds(b)
         mine_i = [(i, r) for i, r in rules if r.group_by == kt and i in split]
         ctx = RunContext(
             group_by="party" if kt == "entity" else kt, base_currency=currency, lists=lists
@@ -423,8 +398,7 @@ def _focus_task(
         plans: list[pl.LazyFrame] = []
         for _, rule in mine_i:
             kept, evidence = rule_windows(rule, lf, ctx, rule.params)
-            ending = (pl.col("end") >= lo) & (pl.col("end") < hi)
-            plans += [kept.filter(own_focus & ending), evidence.filter(own_focus)]
+            plans += [kept.filter(own_focus & within("end", lo, hi)), evidence.filter(own_focus)]
         done = pl.collect_all(plans)
         ids = [i for i, _ in mine_i for _ in range(2)]
         return pa.table(
@@ -439,16 +413,6 @@ def _focus_task(
 
 
 # ---------------------------------------------------------------- time chunks
-
-
-def _graph_params(rule: Any, skipped: pl.DataFrame | None) -> dict[str, Any]:
-    """The rule's parameters; for a graph kind the globally capped accounts become exclusions
-    (a chunk sees only part of each account's degree)."""
-    params = dict(rule.params)
-    if skipped is not None:
-        params["exclude"] = skipped.get_column("account").to_list()
-        params["max_degree"] = _NO_CAP
-    return params
 
 
 def _degree_caps(
@@ -490,9 +454,9 @@ def _degree_caps(
     )
     wanted = sf.lit(False)
     for i, rule in graph:
-        cap, excluded = _cap(rule)
+        limit, excluded = cap(rule)
         wanted = wanted | (
-            (sf.col("rule") == i) & ((sf.col("degree") > cap) | sf.col("account").isin(excluded))
+            (sf.col("rule") == i) & ((sf.col("degree") > limit) | sf.col("account").isin(excluded))
         )
     rows = counts.filter(wanted).collect()
     found = pl.DataFrame(
@@ -509,14 +473,6 @@ def _degree_caps(
     return out
 
 
-def _cap(rule: Any) -> tuple[int, list[str]]:
-    """A graph rule's degree cap and excluded accounts."""
-    prim = REGISTRY[rule.kind]
-    cap = param(rule.params, prim.params, "max_degree", rule.kind)
-    excluded = param(rule.params, prim.params, "exclude", rule.kind) or ()
-    return (_NO_CAP if cap is None else int(cap)), [str(a) for a in excluded]
-
-
 def _time(
     sdf: Any,
     rules: list[tuple[int, Any]],
@@ -530,9 +486,9 @@ def _time(
     """Alerts of the time-chunked rules (see the module docstring)."""
     from pyspark.sql import functions as sf
 
-    lookbacks = sorted({REGISTRY[r.kind].lookback(r.params) // _US for _, r in rules})
+    lookbacks = sorted({REGISTRY[r.kind].lookback(r.params) // US for _, r in rules})
     groups = {
-        g: [(i, r) for i, r in rules if REGISTRY[r.kind].lookback(r.params) // _US == lb]
+        g: [(i, r) for i, r in rules if REGISTRY[r.kind].lookback(r.params) // US == lb]
         for g, lb in enumerate(lookbacks)
     }
     ts = sf.unix_micros(sf.col("ts"))
@@ -566,7 +522,7 @@ def _time(
             "fewer lookbacks per chunk (--spark-chunk-windows) or raise the limit with more "
             "executor memory",
         )
-    params = {i: _graph_params(r, skipped.get(i)) for i, r in rules}
+    params = {i: capped_params(r, skipped.get(i)) for i, r in rules}
     task = _time_task(groups, params, lookbacks, lists, currency, chunk_windows)
     schema = "rule int, part string, ipc binary"
     rows = keyed.repartition(n, "_g", "_c").groupBy("_g", "_c").applyInArrow(task, schema)
@@ -609,8 +565,6 @@ def _time_task(
 
         g, c = int(key[0].as_py()), int(key[1].as_py())
         length = chunk_windows * lookbacks[g]
-        lo = pl.lit(c * length).cast(pl.Datetime("us", "UTC"))
-        hi = pl.lit((c + 1) * length).cast(pl.Datetime("us", "UTC"))
         lf = canonical(table).lazy()
         by_entity = canonical(table, True).lazy() if "src_entity" in table.column_names else lf
         plans = []
@@ -619,7 +573,7 @@ def _time_task(
             group = "party" if entity else rule.group_by
             ctx = RunContext(group_by=group, base_currency=currency, lists=lists)
             kept, evidence = rule_windows(rule, by_entity if entity else lf, ctx, params[i])
-            plans += [kept.filter((pl.col("end") >= lo) & (pl.col("end") < hi)), evidence]
+            plans += [kept.filter(within("end", c * length, (c + 1) * length)), evidence]
         done = pl.collect_all(plans)
         ids, part, blobs = [], [], []
         for k, (i, _) in enumerate(groups[g]):

@@ -26,7 +26,7 @@ from finintel.graph.tgraph import GraphCache
 from finintel.hashing import digest_text
 from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, PARTIES, RULE_COLUMNS
 from finintel.typology.expr import compile_expr
-from finintel.typology.primitives.base import REGISTRY, Primitive, RunContext, Threshold
+from finintel.typology.primitives.base import REGISTRY, Plan, Primitive, RunContext, Threshold
 
 #: The order of an alerts table.
 ALERT_ORDER = ("typology", "focus", "first_ts", "alert_id")
@@ -315,6 +315,7 @@ def detect(
     rules: Any,
     progress: Callable[[int, int, str], None] | None = None,
     entities: Any = None,
+    time_chunks: int | str | None = None,
 ) -> Alerts:
     """Run every rule of ``rules`` (a RuleSet) over ``data`` (a Dataset or a transfers frame).
 
@@ -322,63 +323,108 @@ def detect(
     plans of all typologies run together first, in one pass over the data). ``entities`` (an
     :class:`~finintel.resolve.Entities`) serves rules with ``group_by: entity`` and kinds that
     resolve parties themselves (a ``watchlist`` with ``resolve: true``); without it the
-    dataset's parties are resolved once when such a rule is loaded.
+    dataset's parties are resolved once when such a rule is loaded. ``time_chunks`` (an int
+    ≥ 1, or ``"auto"``: one chunk per :data:`~finintel.typology.chunked.ROWS_PER_CHUNK`
+    transfers) splits the history into that many time chunks detected one after the other, in
+    bounded memory, with the same alerts (:mod:`finintel.typology.chunked`).
 
     >>> alerts = detect(finintel.load("fixtures/demo/drop"), finintel.load_rules("rules"))  # doctest: +SKIP
     """
     import finintel.typology.primitives  # noqa: F401 - registers every kind
 
-    transfers, parties, currency = _transfers(data)
-    lists = {k: list(v) for k, v in rules.lists.items()}
-    entity_transfers = transfers
-    if needs_entities(rules):
-        if entities is None:
-            from finintel.resolve import account_holders, resolve
+    prepared = prepare(data, rules, entities)
+    if time_chunks is not None:
+        from finintel.typology.chunked import chunk_count, detect_chunked
 
-            entities = resolve(
-                parties if parties is not None else pl.DataFrame(schema=PARTIES),
-                accounts=account_holders(transfers),
-            )
-        entity_transfers = by_entity(transfers, entities.members)
-    plans = []
-    graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
-    for rule in rules.rules:
-        prim = REGISTRY[rule.kind]
-        entity = rule.group_by == "entity"
-        # kinds on party records resolve themselves: raw transfers, the resolution beside them
-        own = hasattr(prim, "resolves_entities")
-        ctx = RunContext(
-            group_by="party" if entity else rule.group_by,
-            base_currency=currency,
-            lists=rules.lists,
-            parties=parties,
-            graphs=graphs,
-            complete=True,
-            entities=entities.members
-            if entities is not None and (entity or _resolves(rule))
-            else None,
+        n = chunk_count(time_chunks, prepared.transfers)
+        if n > 1:
+            return detect_chunked(prepared, rules, n, progress)
+    return detect_at_once(prepared, rules, progress)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What detection reads: moved transfers with party kinds (lazy), the parties, the base
+    currency, the named lists and the resolved entities (None when no rule needs them)."""
+
+    transfers: pl.LazyFrame
+    parties: pl.LazyFrame | None
+    currency: str
+    lists: dict[str, list[object]]
+    entities: Any
+
+
+def prepare(data: Any, rules: Any, entities: Any = None) -> Prepared:
+    """The transfers of ``data`` and, when a rule of ``rules`` needs them, the entities (the
+    parties resolved once here unless ``entities`` are given)."""
+    transfers, parties, currency = _transfers(data)
+    if needs_entities(rules) and entities is None:
+        from finintel.resolve import account_holders, resolve
+
+        entities = resolve(
+            parties if parties is not None else pl.DataFrame(schema=PARTIES),
+            accounts=account_holders(transfers),
         )
-        rule_transfers = entity_transfers if entity and not own else transfers
-        plan = prim.plan(scope(rule, rule_transfers, lists), rule.params, ctx)
-        plans.append((rule, prim, plan))
-    kept = pl.collect_all([kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
-    # graph kinds leave hub accounts out of their search (degree caps): report them
-    skipped_plans = {
-        i: prim.skipped(scope(rule, transfers, lists), rule.params)
-        for i, (rule, prim, _) in enumerate(plans)
-        if hasattr(prim, "skipped")
-    }
-    skipped_frames = dict(
-        zip(skipped_plans, pl.collect_all(list(skipped_plans.values())), strict=True)
+    lists = {k: list(v) for k, v in rules.lists.items()}
+    return Prepared(transfers, parties, currency, lists, entities)
+
+
+def rule_plan(
+    rule: Any,
+    prepared: Prepared,
+    transfers: pl.LazyFrame,
+    rules: Any,
+    graphs: GraphCache,
+    *,
+    complete: bool,
+    params: Mapping[str, Any] | None = None,
+) -> Plan:
+    """A rule's plan over ``transfers`` (all of ``prepared``'s, or a time chunk of them when
+    not ``complete``); ``params`` (default: the rule's) may differ for a chunk: the degree caps
+    counted over all the data are passed as exclusions."""
+    prim = REGISTRY[rule.kind]
+    entity = rule.group_by == "entity"
+    entities = prepared.entities
+    # kinds on party records resolve themselves: raw transfers, the resolution beside them
+    own = hasattr(prim, "resolves_entities")
+    ctx = RunContext(
+        group_by="party" if entity else rule.group_by,
+        base_currency=prepared.currency,
+        lists=rules.lists,
+        parties=prepared.parties,
+        graphs=graphs,
+        complete=complete,
+        entities=entities.members if entities is not None and (entity or _resolves(rule)) else None,
     )
+    if entity and not own:
+        transfers = by_entity(transfers, entities.members)
+    return prim.plan(
+        scope(rule, transfers, prepared.lists), rule.params if params is None else params, ctx
+    )
+
+
+def detect_at_once(
+    prepared: Prepared, rules: Any, progress: Callable[[int, int, str], None] | None
+) -> Alerts:
+    """Detection over the whole history at once (the plans of all rules collected together)."""
+    lists, currency, transfers = prepared.lists, prepared.currency, prepared.transfers
+    graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
+    plans = [
+        (
+            rule,
+            REGISTRY[rule.kind],
+            rule_plan(rule, prepared, transfers, rules, graphs, complete=True),
+        )
+        for rule in rules.rules
+    ]
+    kept = pl.collect_all([kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
+    skipped_frames = skipped_accounts(rules.rules, transfers, lists)
     period_frames = []
     for (rule, prim, _), windows in zip(plans, kept, strict=True):
         th = prim.thresholds(rule.params)
         period_frames.append(merge_periods(windows, th[0].metric if th else None))
     evidence_plans = [
-        plan.evidence.join(
-            periods.select("focus", "start", "end").lazy(), on="focus", how="inner"
-        ).filter((pl.col("ts") >= pl.col("start")) & (pl.col("ts") <= pl.col("end")))
+        in_periods(plan.evidence, periods)
         for (_, _, plan), periods in zip(plans, period_frames, strict=True)
     ]
     evidence = pl.collect_all(evidence_plans) if evidence_plans else []
@@ -392,6 +438,27 @@ def detect(
     if progress is not None:
         progress(len(plans), len(plans), "")
     return Alerts(alerts_table(rows), rules_meta(rules.rules, skipped_frames), currency)
+
+
+def in_periods(evidence: pl.LazyFrame, periods: pl.DataFrame) -> pl.LazyFrame:
+    """The evidence rows inside a period (``start <= ts <= end``) of their focus, with the
+    period's ``start`` and ``end``."""
+    return evidence.join(
+        periods.select("focus", "start", "end").lazy(), on="focus", how="inner"
+    ).filter((pl.col("ts") >= pl.col("start")) & (pl.col("ts") <= pl.col("end")))
+
+
+def skipped_accounts(
+    rules: Sequence[Any], transfers: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
+) -> dict[int, pl.DataFrame]:
+    """Rule index → the accounts a graph rule leaves out of its search over ``transfers``
+    (hubs over its degree cap, or excluded: reported in the run summary)."""
+    plans = {
+        i: REGISTRY[rule.kind].skipped(scope(rule, transfers, lists), rule.params)  # type: ignore[attr-defined]
+        for i, rule in enumerate(rules)
+        if hasattr(REGISTRY[rule.kind], "skipped")
+    }
+    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
 
 
 def alerts_table(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
@@ -443,7 +510,5 @@ def rule_alerts(
     prim = REGISTRY[rule.kind]
     th = prim.thresholds(rule.params)
     periods = merge_periods(kept, th[0].metric if th else None)
-    ev = evidence.join(periods.select("focus", "start", "end"), on="focus", how="inner").filter(
-        (pl.col("ts") >= pl.col("start")) & (pl.col("ts") <= pl.col("end"))
-    )
+    ev = in_periods(evidence.lazy(), periods).collect()
     return _build(rule, prim, periods, ev, _focus_kind(rule, prim), currency)
