@@ -18,8 +18,10 @@ Run over the whole history instead, on the narrow columns their plans select:
   a two-year history).
 
 ``dormant_then_active`` is chunked with each focus key's last transfer before the chunk's
-overlap carried in (:func:`~finintel.typology.chunks.last_before`: a narrow group-by over the
-history before it), which dates every dormancy as the whole history does.
+overlap carried in (:func:`~finintel.typology.chunks.last_before`), which dates every dormancy
+as the whole history does. The carried transfers are kept from chunk to chunk (the last ones
+before the previous chunk's overlap plus that chunk's transfers give the next): one row per
+focus key on a few columns, so memory grows with the accounts (or parties), not the history.
 
 Counted over all the data first (narrow group-bys): the graph kinds' degree caps (a hub is
 left out in every chunk, and ``skipped_accounts`` is the global count) and ``bipartite``'s
@@ -52,6 +54,7 @@ from finintel.typology.engine import (
     rule_plan,
     rules_meta,
     scope,
+    scope_columns,
     skipped_accounts,
 )
 from finintel.typology.primitives.base import REGISTRY
@@ -143,11 +146,15 @@ def _chunked(
     blocks = _blocks(prepared, {i: r for i, r in split.items() if r.kind in chunks.BLOCKS}, skipped)
     windows: dict[int, list[pl.DataFrame]] = {i: [] for i in split}
     evidence: dict[int, list[pl.DataFrame]] = {i: [] for i in split}
+    carried: dict[int, pl.DataFrame] = {}  # CARRIED kinds: last transfers before the reads
     groups = chunks.group_by_overlap(split)
     for c in range(grid.n):
         for (before, after), members in groups.items():
             reads = grid.reads(c, before, after)
-            found = _group(prepared, rules, split, members, skipped, blocks, grid, c, reads)
+            next_lo = grid.reads(c + 1, before, after)[0] if c + 1 < grid.n else None
+            found = _group(
+                prepared, rules, split, members, skipped, blocks, grid, c, reads, (carried, next_lo)
+            )
             for i, (mine, ev) in found.items():
                 windows[i].append(_compact(mine))
                 evidence[i].append(_compact(ev))
@@ -173,9 +180,13 @@ def _group(
     grid: Grid,
     c: int,
     reads: tuple[int, int],
+    carry: tuple[dict[int, pl.DataFrame], int | None],
 ) -> dict[int, tuple[pl.DataFrame, pl.DataFrame]]:
     """Chunk ``c``'s kept windows (those it owns) and their evidence for the rules ``members``
-    (one overlap, read as ``reads``); the chunk's transfers are freed on return."""
+    (one overlap, read as ``reads``); the chunk's transfers are freed on return. ``carry``:
+    the carried transfers by rule (before ``reads``), replaced by those before the next
+    chunk's reads (``next_lo``, None for the last chunk)."""
+    carried, next_lo = carry
     lists = prepared.lists
     own_lo, own_hi = grid.bounds(c)
     frame = prepared.transfers.filter(chunks.within("ts", *reads)).collect()
@@ -192,11 +203,16 @@ def _group(
             kept.append(found.lazy())
             plans.append((i, ev.lazy()))
             continue
-        carried = rule.kind in chunks.CARRIED
+        with_carried = source
+        if rule.kind in chunks.CARRIED:
+            if i in carried:
+                with_carried = pl.concat([source, carried[i].lazy()], how="diagonal_relaxed")
+            if next_lo is not None:
+                carried[i] = _next_carry(rule, lists, carried.get(i), frame, next_lo)
         plan = rule_plan(
             rule,
             prepared,
-            _carry(rule, prepared, frame, reads[0]) if carried else source,
+            with_carried,
             rules,
             graphs,
             complete=False,
@@ -223,12 +239,23 @@ def _compact(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.read_ipc(out.getvalue())
 
 
-def _carry(rule: Any, prepared: Prepared, frame: pl.DataFrame, read_lo: int) -> pl.LazyFrame:
-    """A chunk's transfers with each focus key's last scoped transfer before them (a
-    :data:`~finintel.typology.chunks.CARRIED` kind)."""
-    scoped = scope(rule, prepared.transfers, prepared.lists)
-    carried = chunks.last_before(scoped, read_lo).collect(engine="streaming")
-    return pl.concat([carried, frame]).lazy()
+def _next_carry(
+    rule: Any,
+    lists: dict[str, list[object]],
+    carried: pl.DataFrame | None,
+    frame: pl.DataFrame,
+    until: int,
+) -> pl.DataFrame:
+    """The last scoped transfers of each focus key before ``until`` (a
+    :data:`~finintel.typology.chunks.CARRIED` kind), from those carried into ``frame``'s chunk
+    and ``frame`` itself (it holds every transfer from its reads up to ``until``), on the
+    narrow columns a carried transfer needs."""
+    names = frame.columns
+    columns = [c for c in names if c in {*chunks.CARRY_COLUMNS, *scope_columns(rule, lists)}]
+    scoped = scope(rule, frame.lazy(), lists).select(columns)
+    parts = [scoped] if carried is None else [carried.lazy(), scoped]
+    last = chunks.last_before(pl.concat(parts), until, chunks.carry_keys(rule.group_by))
+    return _compact(last.collect())
 
 
 def _inside(evidence: pl.LazyFrame, windows: pl.DataFrame) -> pl.LazyFrame:

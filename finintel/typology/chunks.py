@@ -190,10 +190,24 @@ def group_by_overlap(rules: Mapping[int, Any]) -> dict[tuple[int, int], list[int
     return dict(sorted(out.items(), key=lambda kv: (sum(kv[0]), kv[0])))
 
 
-def last_before(scoped: pl.LazyFrame, until: int) -> pl.LazyFrame:
+#: Columns a carried transfer keeps (with its rule's scope columns): the focus keys and what
+#: the windowed frames sort by; the others are null in it (a carried transfer only dates the
+#: first gap of its focus: it lies before every window a chunk owns).
+CARRY_COLUMNS = ("ts", "tx_id", "source", "amount_base", *FOCUS_KEYS)
+
+
+def carry_keys(group_by: str) -> tuple[str, ...]:
+    """The focus keys a dormancy is dated by: accounts, or parties (``party``, ``entity``)."""
+    return FOCUS_KEYS[:2] if group_by == "account" else FOCUS_KEYS[2:]
+
+
+def last_before(
+    scoped: pl.LazyFrame, until: int, keys: tuple[str, ...] = FOCUS_KEYS
+) -> pl.LazyFrame:
     """The ``scoped`` transfers before ``until`` (µs) that are the last of one of their focus
-    keys (:data:`FOCUS_KEYS`; ties all kept): with them a chunk dates every dormancy as the
-    whole history does, whatever the focus's side or key."""
+    ``keys`` (ties all kept): with them a chunk dates every dormancy as the whole history does,
+    whatever the focus's side. Incremental: the last transfers before ``until`` of the last
+    transfers before an earlier instant plus every transfer between the two are the same."""
     before = scoped.filter(pl.col("ts") < at(until))
     last = [
         before.join(
@@ -201,6 +215,6 @@ def last_before(scoped: pl.LazyFrame, until: int) -> pl.LazyFrame:
             on=[key, "ts"],
             how="semi",
         )
-        for key in FOCUS_KEYS
+        for key in keys
     ]
     return pl.concat(last).unique(["source", "tx_id"], keep="first", maintain_order=True)

@@ -120,6 +120,16 @@ def scope(
     return scoped
 
 
+def scope_columns(rule: Any, lists: Mapping[str, Sequence[object]]) -> set[str]:
+    """The columns :func:`scope` reads for ``rule`` (its ``channels`` and ``where``)."""
+    out = {"channel"} if rule.channels else set()
+    if rule.where is not None:
+        line, col = rule.where_pos
+        expr = compile_expr(rule.where, RULE_COLUMNS, lists, file=rule.file, line=line, col=col)
+        out |= set(expr.meta.root_names())
+    return out
+
+
 def kept_windows(
     rule: Any, prim: Primitive, windows: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
 ) -> pl.LazyFrame:
