@@ -9,7 +9,7 @@ OUT ?= out
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test browser java lint format bench fixtures golden clean
+.PHONY: help install run test browser java lint format bench bench-scale fixtures golden clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -58,6 +58,12 @@ SIZES ?= 1M,3M
 bench: $(STAMP)  ## benchmark against the floor and peers (SIZES=1M,3M,10M; bench/results/)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py --sizes $(SIZES)
+
+SCALE ?= 100M
+PART ?= 10M
+
+bench-scale: $(STAMP)  ## grow a store drop by drop to SCALE transfers (PART each) and time a cron run
+	$(BIN)/python bench/run.py --scale $(SCALE) --part $(PART)
 
 fixtures: $(STAMP)  ## regenerate the committed demo drop and bad-input fixtures
 	$(BIN)/python fixtures/build.py

@@ -108,9 +108,29 @@ def targets(doc: Doc) -> list[dict[str, Any]]:
         )
     )
     out.append(_target("finintel --help (s)", "≤ 1 s", _s(doc, "finintel --help", 0), 1))
-    out.append({"target": "100M transfers on this machine", "want": "completes", "measured": None,
-                "met": None, "note": "not run by make bench"})  # fmt: skip
+    out.append(_scale_target(doc.get("scale")))
     return out
+
+
+def _scale_target(scale: Doc | None) -> dict[str, Any]:
+    """The 100M target from the latest scale run (``make bench-scale``), when there is one."""
+    target = {"target": "100M transfers on this machine", "want": "completes", "measured": None,
+              "met": None, "note": "no scale run yet (make bench-scale)"}  # fmt: skip
+    if scale is None:
+        return target
+    m = scale["meta"]
+    run = next((r for r in scale["results"] if r["step"].startswith("scale-run")), None)
+    if m["size"] < 100_000_000 or run is None:
+        return target
+    peak = max(r.get("peak_rss_mb") or 0 for r in scale["results"])
+    target["met"] = run.get("error") is None
+    target["measured"] = run.get("seconds")
+    target["note"] = (
+        f"{scale['file']}: cron run over {size_label(m['size'])} stored transfers "
+        + (f"failed: {run['error']}" if run.get("error") else
+           f"in {_fmt(run.get('seconds'))} s, highest step peak RSS {_fmt(peak, 0)} MB")
+    )  # fmt: skip
+    return target
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -162,6 +182,46 @@ def markdown(doc: Doc) -> str:
         lines.append(
             f"| {t['target']} | {t['want']} | {_fmt(t['measured'])} | {status} | {t['note']} |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def scale_markdown(doc: Doc) -> str:
+    """The scale run (bench/scale.py) as Markdown: one row per step, then the totals."""
+    m = doc["meta"]
+    lines = [
+        f"# make bench-scale — {m['date']} on {m['host']} ({m['cpus']} CPUs, Python {m['python']})",
+        "",
+        f"{size_label(m['size'])} transfers as {m['parts']} generated drops of "
+        f"{size_label(m['part'])} (seeds {m['seed']}…{m['seed'] + m['parts'] - 1}, consecutive "
+        "182-day periods), ingested one by one, oldest first, into a Delta store; the last step "
+        "is the cron run: it ingests the newest drop and detects over the whole store in time "
+        "chunks.",
+        "",
+        f"Load average at start / end: {m['load_average_at_start']} / "
+        f"{m.get('load_average_at_end')}.",
+        "",
+        "| step | seconds | CPU s | peak RSS MB | notes |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for r in doc["results"]:
+        notes = r.get("error") or ", ".join(
+            f"{k} {v}"
+            for k, v in r.items()
+            if k in ("rows", "duplicates", "alerts", "timings", "store_version")
+        )
+        lines.append(
+            f"| {r['step']} | {_fmt(r.get('seconds'))} | {_fmt(r.get('cpu_seconds'))} | "
+            f"{_fmt(r.get('peak_rss_mb'), 0)} | {notes} |"
+        )
+    done = [r for r in doc["results"] if r.get("seconds") is not None]
+    if done:
+        peak = max(r["peak_rss_mb"] for r in done)
+        lines += [
+            "",
+            f"Total: {_fmt(sum(r['seconds'] for r in done))} s wall, "
+            f"{_fmt(sum(r['cpu_seconds'] for r in done))} CPU s; highest peak RSS of a step "
+            f"{_fmt(peak, 0)} MB.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -31,7 +31,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CYCLE_REF_SIZE, RESULTS, ROOT, SEED, canonical_for, parse_size, timed
+from common import (
+    CYCLE_REF_SIZE,
+    RESULTS,
+    ROOT,
+    SEED,
+    canonical_for,
+    parse_size,
+    size_label,
+    timed,
+)
 
 ENGINE_STEPS = ("floor", "load", "ingest", "windowed", "graph", "trace", "run") + (
     ("run-spark",) if importlib.util.find_spec("pyspark") else ()
@@ -54,6 +63,15 @@ def step(name: str, size: int) -> dict[str, Any]:
         return timed(lambda: peer_gfp.gfp(size, name[4:]))
     if name == "columns":
         return {"bytes": column_bytes(size)}
+    if name.startswith("scale-"):
+        import scale
+
+        kind, part, *index = name.split(":")
+        if kind == "scale-generate":
+            return timed(lambda: {"drop": str(scale.part_drop(size, int(part), int(index[0])))})
+        if kind == "scale-ingest":
+            return timed(lambda: scale.ingest_part(size, int(part), int(index[0])))
+        return timed(lambda: scale.run_last(size, int(part)))
     if name == "nx_cycles":
         import peer_networkx
 
@@ -148,7 +166,21 @@ def main() -> None:
         " none; polars reserves far more address space than it uses, so a cap of 0.8 failed"
         " 3M steps that peak at 4 GB resident)",
     )
+    ap.add_argument(
+        "--scale",
+        help="instead of the steps: grow a store drop by drop to this many transfers (e.g."
+        " 100M) and time one cron run over it (bench/scale.py)",
+    )
+    ap.add_argument("--part", default="10M", help="transfers per generated drop of --scale")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue today's interrupted --scale run: keep its store and measured steps",
+    )
     args = ap.parse_args()
+    if args.scale:
+        scale_run(parse_size(args.scale), parse_size(args.part), args.resume)
+        return
     if args.mem_limit:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         os.environ["BENCH_MEM_LIMIT_MB"] = str(int(total * args.mem_limit / 2**20))
@@ -183,6 +215,53 @@ def main() -> None:
     print(f"results: {stem}.json, .md, .png")
 
 
+def scale_run(size: int, part: int, resume: bool = False) -> None:
+    """Generate the parts (not measured), ingest the older ones one by one (oldest first)
+    into a fresh store, then the cron run with the newest; results in
+    ``<date>-<host>-scale-<size>``. ``resume`` keeps the store and the steps of today's
+    results that completed, and runs the others."""
+    import shutil
+
+    import report
+    import scale
+
+    n = scale.parts(size, part)
+    meta = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "seed": SEED,
+        "size": size,
+        "part": part,
+        "parts": n,
+        "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+        "date": date.today().isoformat(),
+        "host": platform.node() or "host",
+    }
+    doc: dict[str, Any] = {"meta": meta, "results": []}
+    stem = RESULTS / f"{meta['date']}-{meta['host']}-scale-{size_label(size)}"
+    for i in range(n):
+        generated = sub(f"scale-generate:{part}:{i}", size)
+        if generated.get("error"):
+            raise SystemExit(f"generating part {i} failed: {generated['error']}")
+    done: dict[str, dict[str, Any]] = {}
+    if resume and stem.with_suffix(".json").exists():
+        earlier = json.loads(stem.with_suffix(".json").read_text())
+        meta["load_average_at_start"] = earlier["meta"]["load_average_at_start"]
+        done = {r["step"]: r for r in earlier["results"] if not r.get("error")}
+    else:
+        shutil.rmtree(scale.store_path(size, part), ignore_errors=True)
+    steps = [f"scale-ingest:{part}:{i}" for i in range(n - 1, 0, -1)] + [f"scale-run:{part}"]
+    for name in steps:
+        doc["results"].append(done[name] if name in done else sub(name, size))
+        meta["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stem.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
+        stem.with_suffix(".md").write_text(report.scale_markdown(doc))
+        if doc["results"][-1].get("error"):
+            break
+    print(f"results: {stem}.json, .md")
+
+
 def peers(doc: dict[str, Any], stem: Path, size: int, gfp_timeout: float) -> None:
     """DuckDB (results compared), GFP (each feature under a timeout), networkx cycles."""
     import peer_duckdb
@@ -204,6 +283,9 @@ def save(doc: dict[str, Any], stem: Path, with_plot: bool = False) -> None:
     import report
 
     doc["meta"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    scales = sorted(RESULTS.glob("*-scale-*.json"))  # the latest scale run (make bench-scale)
+    if scales:
+        doc["scale"] = {"file": scales[-1].name, **json.loads(scales[-1].read_text())}
     doc["targets"] = report.targets(doc)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
