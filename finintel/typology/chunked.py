@@ -96,7 +96,7 @@ def detect_chunked(
 ) -> Alerts:
     """:func:`finintel.detect` of ``rules`` in ``n`` time chunks (see the module docstring)."""
     transfers, currency = prepared.transfers, prepared.currency
-    span = transfers.select(
+    span = prepared.moved.select(
         pl.col("ts").min().dt.epoch("us").alias("lo"), pl.col("ts").max().dt.epoch("us").alias("hi")
     ).collect()
     lo, hi = span.item(0, "lo"), span.item(0, "hi")

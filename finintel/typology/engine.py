@@ -52,16 +52,15 @@ class Alerts:
 
 
 def _transfers(data: Any) -> tuple[pl.LazyFrame, pl.LazyFrame | None, str]:
-    """Moved transfers (with the party kinds), parties and base currency."""
+    """Moved transfers (without the party kinds), parties and base currency."""
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         lf = data.lazy()
         if "status" in lf.collect_schema():
             lf = lf.filter(pl.col("status") == MOVED_STATUS)
-        return with_party_kinds(lf, None), None, "EUR"
+        return lf, None, "EUR"
     if data.parties is None:  # party kinds already joined (a Spark shard)
-        return with_party_kinds(data.transfers, None), None, str(data.base_currency)
-    parties = data.parties.lazy()
-    return with_party_kinds(data.transfers, parties), parties, str(data.base_currency)
+        return data.transfers, None, str(data.base_currency)
+    return data.transfers, data.parties.lazy(), str(data.base_currency)
 
 
 def with_party_kinds(transfers: pl.LazyFrame, parties: pl.LazyFrame | None) -> pl.LazyFrame:
@@ -346,7 +345,7 @@ def detect(
     if time_chunks is not None:
         from finintel.typology.chunked import chunk_count, detect_chunked
 
-        n = chunk_count(time_chunks, prepared.transfers)
+        n = chunk_count(time_chunks, prepared.moved)
         if n > 1:
             return detect_chunked(prepared, rules, n, progress)
     return detect_at_once(prepared, rules, progress)
@@ -355,19 +354,22 @@ def detect(
 @dataclass(frozen=True)
 class Prepared:
     """What detection reads: moved transfers with party kinds (lazy), the parties, the base
-    currency, the named lists and the resolved entities (None when no rule needs them)."""
+    currency, the named lists, the resolved entities (None when no rule needs them) and the
+    moved transfers as given (``moved``: counts and time spans need no party join)."""
 
     transfers: pl.LazyFrame
     parties: pl.LazyFrame | None
     currency: str
     lists: dict[str, list[object]]
     entities: Any
+    moved: pl.LazyFrame
 
 
 def prepare(data: Any, rules: Any, entities: Any = None) -> Prepared:
     """The transfers of ``data`` and, when a rule of ``rules`` needs them, the entities (the
     parties resolved once here unless ``entities`` are given)."""
-    transfers, parties, currency = _transfers(data)
+    moved, parties, currency = _transfers(data)
+    transfers = with_party_kinds(moved, parties)
     if needs_entities(rules) and entities is None:
         from finintel.resolve import account_holders, resolve
 
@@ -376,7 +378,7 @@ def prepare(data: Any, rules: Any, entities: Any = None) -> Prepared:
             accounts=account_holders(transfers),
         )
     lists = {k: list(v) for k, v in rules.lists.items()}
-    return Prepared(transfers, parties, currency, lists, entities)
+    return Prepared(transfers, parties, currency, lists, entities, moved)
 
 
 def rule_plan(
