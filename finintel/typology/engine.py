@@ -418,8 +418,12 @@ def rule_plan(
 def detect_at_once(
     prepared: Prepared, rules: Any, progress: Callable[[int, int, str], None] | None
 ) -> Alerts:
-    """Detection over the whole history at once (the plans of all rules collected together)."""
-    lists, currency, transfers = prepared.lists, prepared.currency, prepared.transfers
+    """Detection over the whole history at once: the transfers (with party kinds) are read
+    once, then each rule's plan is collected on its own, so that the peak memory is the
+    largest rule's working set, not the sum of all of them (collected together, the shipped
+    rules peaked at 23 GB on 10M transfers)."""
+    lists, currency = prepared.lists, prepared.currency
+    transfers = prepared.transfers.collect().lazy()
     graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
     plans = [
         (
@@ -429,7 +433,7 @@ def detect_at_once(
         )
         for rule in rules.rules
     ]
-    kept = pl.collect_all([kept_windows(r, p, plan.windows, lists) for r, p, plan in plans])
+    kept = [kept_windows(r, p, plan.windows, lists).collect() for r, p, plan in plans]
     skipped_frames = skipped_accounts(rules.rules, transfers, lists)
     period_frames = []
     for (rule, prim, _), windows in zip(plans, kept, strict=True):
@@ -439,7 +443,7 @@ def detect_at_once(
         in_periods(plan.evidence, periods)
         for (_, _, plan), periods in zip(plans, period_frames, strict=True)
     ]
-    evidence = pl.collect_all(evidence_plans) if evidence_plans else []
+    evidence = [plan.collect() for plan in evidence_plans]
     rows: list[dict[str, Any]] = []
     for i, ((rule, prim, _), periods, ev) in enumerate(
         zip(plans, period_frames, evidence, strict=True)
