@@ -50,7 +50,9 @@ def targets(doc: Doc) -> list[dict[str, Any]]:
         )
     for typ, limit in (("fan_in", 0.5), ("pass_through", 0.25), ("structuring", None)):
         r = _ratio(ours.get(typ), duck.get(typ))
-        same = "results equal" if equal.get(typ) else "RESULTS DIFFER"
+        same = (
+            "not run" if typ not in equal else "results equal" if equal[typ] else "RESULTS DIFFER"
+        )
         if limit is None:
             out.append({"target": f"{typ} vs DuckDB", "want": "(no target)", "measured": r,
                         "met": None, "note": same})  # fmt: skip
@@ -79,7 +81,11 @@ def targets(doc: Doc) -> list[dict[str, Any]]:
             _ratio(nx.get("networkx_seconds"), nx.get("seconds")),
             50,
             higher=True,
-            note="same instances" if nx.get("equal") else "INSTANCES DIFFER",
+            note="not run"
+            if not nx
+            else "same instances"
+            if nx.get("equal")
+            else "INSTANCES DIFFER",
         )
     )
     trace = _s(doc, "trace", big)
@@ -200,6 +206,7 @@ def scale_markdown(doc: Doc) -> str:
         f"Load average at start / end: {m['load_average_at_start']} / "
         f"{m.get('load_average_at_end')}.",
         "",
+        *([str(m["notes"]), ""] if m.get("notes") else []),
         "| step | seconds | CPU s | peak RSS MB | notes |",
         "|---|---:|---:|---:|---|",
     ]

@@ -159,6 +159,11 @@ def main() -> None:
     ap.add_argument("--gfp-timeout", type=float, default=180.0, help="seconds per GFP feature")
     ap.add_argument("--no-peers", action="store_true", help="engine steps only")
     ap.add_argument(
+        "--steps",
+        default=",".join(ENGINE_STEPS),
+        help=f"engine steps to run, in this order (default: {','.join(ENGINE_STEPS)})",
+    )
+    ap.add_argument(
         "--mem-limit",
         type=float,
         default=0.0,
@@ -185,6 +190,12 @@ def main() -> None:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         os.environ["BENCH_MEM_LIMIT_MB"] = str(int(total * args.mem_limit / 2**20))
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    chosen = [name.strip() for name in args.steps.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(ENGINE_STEPS))
+    if unknown:
+        raise SystemExit(
+            f"--steps: unknown {', '.join(unknown)} (known: {', '.join(ENGINE_STEPS)})"
+        )
     peer_size = next((s for s in sizes if s >= 1_000_000), sizes[0])
     meta = {
         "python": platform.python_version(),
@@ -205,7 +216,7 @@ def main() -> None:
     for size in sorted(sizes, key=lambda s: (s != peer_size, s)):
         canonical_for(size)  # generate and load once, outside the measured steps
         meta["column_bytes"][str(size)] = sub("columns", size, quiet=True)["bytes"]
-        for name in ENGINE_STEPS:
+        for name in chosen:
             doc["results"].append(sub(name, size))
             save(doc, stem)
         if size == peer_size and not args.no_peers:
