@@ -73,3 +73,43 @@ def test_markdown_lists_steps_and_targets() -> None:
     assert "| 3M | run | 80.00 | — | 100 | 40.0 |" in md
     assert "| whole run at 3M | ≤ 30× S | 40.00 | **missed** |" in md
     assert "pass_through NO" in md
+
+
+def _scale(run: dict[str, Any]) -> dict[str, Any]:
+    meta = {"size": 100_000_000, "part": 10_000_000, "parts": 10, "seed": 11, "date": "d",
+            "host": "h", "cpus": 2, "python": "3.11", "load_average_at_start": [1],
+            "load_average_at_end": [1], "notes": "nine parts ingested"}  # fmt: skip
+    ingest = {"step": "scale-ingest:10000000:1", "size": 100_000_000, "seconds": 100.0,
+              "cpu_seconds": 90.0, "peak_rss_mb": 7000.0, "rows": 10}  # fmt: skip
+    return {"file": "d-h-scale-100M.json", "meta": meta,
+            "results": [ingest, {"step": "scale-run:10000000", "size": 100_000_000, **run}]}  # fmt: skip
+
+
+def test_the_100m_target_reads_the_latest_scale_run() -> None:
+    doc = _doc()
+    doc["scale"] = _scale({"seconds": None, "error": "exit -9"})
+    got = {t["target"]: t for t in report.targets(doc)}["100M transfers on this machine"]
+    assert (got["measured"], got["met"]) == (None, False)
+    assert "failed: exit -9" in got["note"]
+    doc["scale"] = _scale({"seconds": 3600.0, "cpu_seconds": 5000.0, "peak_rss_mb": 9000.0})
+    got = {t["target"]: t for t in report.targets(doc)}["100M transfers on this machine"]
+    assert (got["measured"], got["met"]) == (3600.0, True)
+    assert "highest step peak RSS 9,000 MB" in got["note"]
+
+
+def test_scale_markdown_has_every_step_and_the_totals() -> None:
+    md = report.scale_markdown(
+        _scale({"seconds": 50.0, "cpu_seconds": 40.0, "peak_rss_mb": 8000.0})
+    )
+    assert "nine parts ingested" in md
+    assert "| scale-ingest:10000000:1 | 100.00 | 90.00 | 7,000 | rows 10 |" in md
+    assert "Total: 150.00 s wall, 130.00 CPU s; highest peak RSS of a step 8,000 MB." in md
+
+
+def test_peers_not_run_are_not_reported_as_differing() -> None:
+    doc = _doc()
+    del doc["peers"]
+    doc["results"] = [r for r in doc["results"] if r["step"] != "nx_cycles"]
+    notes = {t["target"]: t["note"] for t in report.targets(doc)}
+    assert notes["fan_in vs DuckDB"] == "not run"
+    assert notes["temporal cycles vs networkx (100k)"] == "not run"
