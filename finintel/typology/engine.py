@@ -104,29 +104,28 @@ def party_kinds(parties: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _scope_filters(rule: Any, lists: Mapping[str, Sequence[object]]) -> list[pl.Expr]:
+    """The filters of a rule's scope: its ``channels`` and its compiled ``where``."""
+    out = [pl.col("channel").is_in(list(rule.channels))] if rule.channels else []
+    if rule.where is not None:
+        line, col = rule.where_pos
+        out.append(
+            compile_expr(rule.where, RULE_COLUMNS, lists, file=rule.file, line=line, col=col)
+        )
+    return out
+
+
 def scope(
     rule: Any, transfers: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
 ) -> pl.LazyFrame:
     """The transfers in a rule's scope (its ``channels`` and ``where``)."""
-    scoped = transfers
-    if rule.channels:
-        scoped = scoped.filter(pl.col("channel").is_in(list(rule.channels)))
-    if rule.where is not None:
-        line, col = rule.where_pos
-        scoped = scoped.filter(
-            compile_expr(rule.where, RULE_COLUMNS, lists, file=rule.file, line=line, col=col)
-        )
-    return scoped
+    filters = _scope_filters(rule, lists)
+    return transfers.filter(*filters) if filters else transfers
 
 
 def scope_columns(rule: Any, lists: Mapping[str, Sequence[object]]) -> set[str]:
-    """The columns :func:`scope` reads for ``rule`` (its ``channels`` and ``where``)."""
-    out = {"channel"} if rule.channels else set()
-    if rule.where is not None:
-        line, col = rule.where_pos
-        expr = compile_expr(rule.where, RULE_COLUMNS, lists, file=rule.file, line=line, col=col)
-        out |= set(expr.meta.root_names())
-    return out
+    """The columns :func:`scope` reads for ``rule``."""
+    return {name for f in _scope_filters(rule, lists) for name in f.meta.root_names()}
 
 
 def kept_windows(
@@ -328,8 +327,8 @@ def detect(
 ) -> Alerts:
     """Run every rule of ``rules`` (a RuleSet) over ``data`` (a Dataset or a transfers frame).
 
-    ``progress(done, total, rule_id)`` is called as each typology's alerts are built (the
-    plans of all typologies run together first, in one pass over the data). ``entities`` (an
+    ``progress(done, total, rule_id)`` is called as each typology's alerts are built (after
+    every rule's windows were found, one rule at a time). ``entities`` (an
     :class:`~finintel.resolve.Entities`) serves rules with ``group_by: entity`` and kinds that
     resolve parties themselves (a ``watchlist`` with ``resolve: true``); without it the
     dataset's parties are resolved once when such a rule is loaded. ``time_chunks`` (an int
