@@ -370,7 +370,7 @@ def _run(
             "rules": alerts.rules,
             "counts": {
                 "transfers": ds.count_transfers(),
-                "parties": ds.parties.height,
+                "parties": ds.count_parties(),
                 "quarantined": ds.quarantine.height,
                 "alerts": len(alerts),
                 "new_alerts": new,

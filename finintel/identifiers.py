@@ -17,6 +17,7 @@ each number once.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from functools import lru_cache
 
 import phonenumbers
@@ -52,6 +53,28 @@ def e164(frame: pl.DataFrame, phone: str, country: str | None = None) -> pl.Seri
     return pairs.join(lookup, on=["p", "r"], how="left", nulls_equal=True, maintain_order="left")[
         "e"
     ].alias(phone)
+
+
+#: A phone number written with digits, blanks, ``().-`` and a leading ``+`` only: its digits
+#: end with its national number's (an extension or a second number needs other characters).
+_PLAIN_PHONE = r"^\s*\+?[0-9 ().\-]*$"
+
+
+def could_be_phone(phone: pl.Expr, numbers: Sequence[str]) -> pl.Expr:
+    """Whether ``phone`` may read (:func:`e164`) as one of the E.164 ``numbers``: an exact
+    filter before parsing. A read number's national part has at least :data:`MIN_DIGITS`
+    digits, and a plain written number ends with them, so its last ones must be a number's;
+    any other text is kept (it is parsed to be sure).
+
+    >>> df = pl.DataFrame({"p": ["0151 0000001", "+49 151 0000002", "0151 0000001 ext. 9", None]})
+    >>> df.select(could_be_phone(pl.col("p"), ["+491510000001"])).to_series().to_list()
+    [True, False, True, False]
+    """
+    tails = sorted({n[-MIN_DIGITS:] for n in numbers})
+    text = phone.cast(pl.String)
+    digits = text.str.replace_all(r"[^0-9]", "")
+    plain = text.str.contains(_PLAIN_PHONE)
+    return text.is_not_null() & (~plain | digits.str.slice(-MIN_DIGITS).is_in(tails))
 
 
 def ip_text(text: str) -> str | None:

@@ -352,14 +352,18 @@ def _records(
     if isinstance(records, pl.DataFrame):
         frame = records.select([pl.col(c).cast(TRANSFERS[c]) for c in TRANSFERS])
         return frame, frame["source"].drop_nulls().unique().to_list()
-    sources = records.select(pl.col("source").drop_nulls().unique()).collect()["source"]
+    # streamed: a store's records may be far larger than memory
+    sources = records.select(pl.col("source").drop_nulls().unique())
+    sources = sources.collect(engine="streaming")["source"].sort()
     ids = table.select(pl.col("tx_ids").explode().alias("tx_id"))
     if flows is not None:
         ids = pl.concat([ids, flows.select(pl.col("tx_id").cast(pl.String))])
     frame = (
-        records.join(ids.drop_nulls().unique().lazy(), on="tx_id", how="semi")
+        records.join(
+            ids.drop_nulls().unique().lazy(), on="tx_id", how="semi", maintain_order="left"
+        )
         .select([pl.col(c).cast(TRANSFERS[c]) for c in TRANSFERS])
-        .collect()
+        .collect(engine="streaming")
     )
     return frame, sources.to_list()
 
@@ -749,7 +753,8 @@ def link(
         table,
         flow_frame,
     )
-    parties = dataset.parties if dataset is not None else pl.DataFrame(schema=PARTIES)
+    # lazy: a store's parties are read for the report's own parties only (below)
+    parties = (dataset.parties if dataset is not None else pl.DataFrame(schema=PARTIES)).lazy()
     parties = parties.select([pl.col(c).cast(PARTIES[c]) for c in PARTIES])
     if currency is None:
         currency = str(getattr(dataset, "base_currency", "EUR"))
@@ -757,7 +762,7 @@ def link(
     # provenance: every source named anywhere, and what excluding codes removes
     named = sorted(
         set(record_sources)
-        | set(parties["source"].drop_nulls().unique().to_list())
+        | set(parties.select(pl.col("source").drop_nulls().unique()).collect()["source"])
         | set(table["sources"].explode().drop_nulls().unique().to_list())
     )
     ranks: pl.DataFrame | None = None
@@ -878,12 +883,11 @@ def link(
     )
     # what the parties records say about the report's parties (the holders)
     pid = pl.col("party_id") if pseudo is None else pseudo.expr("party", "party_id")
-    ids = _party_values(parties.filter(pid.is_in(holders["party_id"].unique().implode())))
+    held = parties.filter(pid.is_in(holders["party_id"].unique().implode())).collect()
+    ids = _party_values(held)
     if pseudo is not None:
         ids = _pseudo_ids(pseudo, ids)
-    pmembers, pmerges, resolution = person_members(
-        parties, holders, pseudo, resolved, bool(excluded)
-    )
+    pmembers, pmerges, resolution = person_members(held, holders, pseudo, resolved, bool(excluded))
     person_accounts = (
         pmembers.join(holders.select("party_id", "account").unique(), on="party_id")
         .select("person_id", "account")
@@ -1268,7 +1272,7 @@ def link(
             .alias("handling")
         )
     transfers = finish(transfers, EVIDENCE).sort("ts", "source", "tx_id")
-    shared = _shared(parties, holders, members, pseudo, ranks)
+    shared = _shared(held, holders, members, pseudo, ranks)
     scores = (
         pl.concat([ent_scores, link_scores, net_scores, person_scores])
         .select(list(SCORES))

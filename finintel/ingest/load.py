@@ -30,13 +30,14 @@ class Dataset:
     """Canonical data: every record, the parties, the quarantine and per-file row accounting.
 
     ``transfers`` is the lazy table of money movements (status ``completed``); ``records``
-    holds every accepted row, including cancelled or refunded MTO orders: a DataFrame for
-    :func:`load`, a lazy scan of the store's files for :func:`load_store` (nothing is read
-    until a query collects it, and a time-chunked detection reads one chunk at a time).
+    holds every accepted row, including cancelled or refunded MTO orders. ``records`` and
+    ``parties`` are DataFrames for :func:`load`, lazy scans of the store's files for
+    :func:`load_store` (nothing is read until a query collects it: a time-chunked detection
+    reads one chunk at a time, a report only its own parties).
     """
 
     records: pl.DataFrame | pl.LazyFrame
-    parties: pl.DataFrame
+    parties: pl.DataFrame | pl.LazyFrame
     quarantine: pl.DataFrame
     files: list[FileCounts] = field(default_factory=list)
     base_currency: str = "EUR"
@@ -50,6 +51,10 @@ class Dataset:
         """How many moved transfers (counted lazily for a store-backed dataset)."""
         return int(self.transfers.select(pl.len()).collect().item())
 
+    def count_parties(self) -> int:
+        """How many party rows (counted lazily for a store-backed dataset)."""
+        return int(self.parties.lazy().select(pl.len()).collect().item())
+
     def totals(self) -> dict[str, int]:
         keys = ("rows_in", "rows_accepted", "rows_duplicate", "rows_quarantined")
         return {k: sum(int(getattr(f, k)) for f in self.files) for k in keys}
@@ -60,7 +65,7 @@ class Dataset:
             "totals": self.totals(),
             "transfers": self.count_transfers(),
             "records": int(self.records.lazy().select(pl.len()).collect().item()),
-            "parties": self.parties.height,
+            "parties": self.count_parties(),
             "base_currency": self.base_currency,
             "store_version": self.store_version,
         }
@@ -308,15 +313,15 @@ def load_store(store: str | Path, as_of: int | None = None, base_currency: str =
     """The canonical data of a store (optionally as of an earlier transfers-table version).
 
     The records stay a lazy scan of the store's transfers table at that version: queries read
-    only the rows and columns they need (a time chunk filters on ``ts``). Parties and
-    quarantine are read into memory.
+    only the rows and columns they need (a time chunk filters on ``ts``); so do the parties
+    (a report reads only its own). The quarantine is read into memory.
     """
     from finintel.store import Store
 
     st = Store(store, create=False)
     return Dataset(
         records=st.transfers(as_of=as_of),
-        parties=st.parties(as_of=as_of).collect(),
+        parties=st.parties(as_of=as_of),
         quarantine=st.quarantine().collect(),
         files=[],
         base_currency=base_currency,

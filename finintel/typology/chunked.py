@@ -56,6 +56,7 @@ from finintel.typology.engine import (
     scope,
     scope_columns,
     skipped_accounts,
+    with_party_kinds,
 )
 from finintel.typology.primitives.base import REGISTRY
 
@@ -110,12 +111,14 @@ def detect_chunked(
     metas: dict[int, dict[str, Any]] = {}
     whole = [i for i in indexed if i not in split]
     for i in whole:  # one at a time: the largest one's working set, not their sum
-        found = detect_at_once(prepared, _Rules([indexed[i]], rules.lists), None)
+        found = detect_at_once(prepared, _Rules([indexed[i]], rules.lists), None, streaming=True)
         frames.append(found.table)
         metas[i] = found.rules[0]
     if split:
         order = list(split)
-        by_position = skipped_accounts(list(split.values()), transfers, prepared.lists)
+        by_position = skipped_accounts(
+            list(split.values()), transfers, prepared.lists, engine="streaming"
+        )
         skipped = {order[k]: frame for k, frame in by_position.items()}
         grid = Grid.over(int(lo), int(hi), n)
         frames.append(_chunked(prepared, rules, split, skipped, grid, progress))
@@ -149,11 +152,19 @@ def _chunked(
     carried: dict[int, pl.DataFrame] = {}  # CARRIED kinds: last transfers before the reads
     groups = chunks.group_by_overlap(split)
     for c in range(grid.n):
-        for (before, after), members in groups.items():
-            reads = grid.reads(c, before, after)
+        every = [grid.reads(c, before, after) for before, after in groups]
+        chunk = _read_chunk(prepared, min(lo for lo, _ in every), max(hi for _, hi in every))
+        for ((before, after), members), reads in zip(groups.items(), every, strict=True):
             next_lo = grid.reads(c + 1, before, after)[0] if c + 1 < grid.n else None
             found = _group(
-                prepared, rules, split, members, skipped, blocks, grid, c, reads, (carried, next_lo)
+                chunk.filter(chunks.within("ts", *reads)),
+                prepared,
+                rules,
+                (split, members),
+                skipped,
+                blocks,
+                (grid, c),
+                (carried, next_lo),
             )
             for i, (mine, ev) in found.items():
                 windows[i].append(_compact(mine))
@@ -170,26 +181,37 @@ def _chunked(
     return alerts_table(rows)
 
 
+def _read_chunk(prepared: Prepared, lo: int, hi: int) -> pl.DataFrame:
+    """The moved transfers with ``lo <= ts < hi`` (:func:`~finintel.typology.chunks.within`),
+    read once for all of a chunk's overlaps, with the party kinds of their own parties."""
+    moved = prepared.moved.filter(chunks.within("ts", lo, hi)).collect()
+    kinds = prepared.kinds
+    if kinds is None:
+        return with_party_kinds(moved.lazy(), None).collect()
+    ids = pl.concat([moved.get_column("src_party"), moved.get_column("dst_party")]).drop_nulls()
+    own = kinds.filter(pl.col("party_id").is_in(ids.unique().implode()))
+    return with_party_kinds(moved.lazy(), own.lazy()).collect()
+
+
 def _group(
+    frame: pl.DataFrame,
     prepared: Prepared,
     rules: Any,
-    split: dict[int, Any],
-    members: list[int],
+    chosen: tuple[dict[int, Any], list[int]],
     skipped: dict[int, pl.DataFrame],
     blocks: dict[int, tuple[pl.DataFrame, int]],
-    grid: Grid,
-    c: int,
-    reads: tuple[int, int],
+    at: tuple[Grid, int],
     carry: tuple[dict[int, pl.DataFrame], int | None],
 ) -> dict[int, tuple[pl.DataFrame, pl.DataFrame]]:
     """Chunk ``c``'s kept windows (those it owns) and their evidence for the rules ``members``
-    (one overlap, read as ``reads``); the chunk's transfers are freed on return. ``carry``:
-    the carried transfers by rule (before ``reads``), replaced by those before the next
-    chunk's reads (``next_lo``, None for the last chunk)."""
+    of ``split`` (one overlap: ``frame`` holds the transfers it reads) at ``(grid, c)``.
+    ``carry``: the carried transfers by rule (before ``frame``), replaced by those before the
+    next chunk's reads (``next_lo``, None for the last chunk)."""
+    split, members = chosen
+    grid, c = at
     carried, next_lo = carry
     lists = prepared.lists
     own_lo, own_hi = grid.bounds(c)
-    frame = prepared.transfers.filter(chunks.within("ts", *reads)).collect()
     source = frame.lazy()
     graphs = GraphCache()
     kept: list[pl.LazyFrame] = []
@@ -281,8 +303,9 @@ def _blocks(
         .unique()
         for rule in rules.values()
     ]
+    pair_frames = pl.collect_all(pair_plans, engine="streaming")
     out = {}
-    for (i, rule), pairs in zip(rules.items(), pl.collect_all(pair_plans), strict=True):
+    for (i, rule), pairs in zip(rules.items(), pair_frames, strict=True):
         hubs = skipped[i].get_column("account") if i in skipped else pl.Series([], dtype=pl.String)
         found = chunks.bipartite_blocks(rule, pairs, hubs)
         if found[0].height:

@@ -63,15 +63,15 @@ def _transfers(data: Any) -> tuple[pl.LazyFrame, pl.LazyFrame | None, str]:
     return data.transfers, data.parties.lazy(), str(data.base_currency)
 
 
-def with_party_kinds(transfers: pl.LazyFrame, parties: pl.LazyFrame | None) -> pl.LazyFrame:
-    """Add ``src_party_kind`` / ``dst_party_kind``: ``organisation`` when the party's ID is a
-    company register number (or LEI, VAT), ``person`` for another ID, null when unknown."""
+def with_party_kinds(transfers: pl.LazyFrame, kinds: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Add ``src_party_kind`` / ``dst_party_kind`` from ``kinds`` (:func:`party_kinds`):
+    ``organisation`` when the party's ID is a company register number (or LEI, VAT),
+    ``person`` for another ID, null when unknown."""
     have = transfers.collect_schema()
     missing = [pl.lit(None, dtype=t).alias(c) for c, t in RULE_COLUMNS.items() if c not in have]
     transfers = transfers.with_columns(missing) if missing else transfers
-    if parties is None:
+    if kinds is None:
         return transfers
-    kinds = party_kinds(parties)
     for side in ("src", "dst"):
         transfers = transfers.drop(f"{side}_party_kind").join(
             kinds.rename({"party_id": f"{side}_party", "_kind": f"{side}_party_kind"}),
@@ -353,8 +353,9 @@ def detect(
 @dataclass(frozen=True)
 class Prepared:
     """What detection reads: moved transfers with party kinds (lazy), the parties, the base
-    currency, the named lists, the resolved entities (None when no rule needs them) and the
-    moved transfers as given (``moved``: counts and time spans need no party join)."""
+    currency, the named lists, the resolved entities (None when no rule needs them), the
+    moved transfers as given (``moved``: counts and time spans need no party join) and the
+    party kinds (:func:`party_kinds`, read once: a time chunk joins only its own parties')."""
 
     transfers: pl.LazyFrame
     parties: pl.LazyFrame | None
@@ -362,13 +363,16 @@ class Prepared:
     lists: dict[str, list[object]]
     entities: Any
     moved: pl.LazyFrame
+    kinds: pl.DataFrame | None = None
 
 
 def prepare(data: Any, rules: Any, entities: Any = None) -> Prepared:
     """The transfers of ``data`` and, when a rule of ``rules`` needs them, the entities (the
     parties resolved once here unless ``entities`` are given)."""
     moved, parties, currency = _transfers(data)
-    transfers = with_party_kinds(moved, parties)
+    # one party per row on two narrow columns; streamed: a store may hold tens of millions
+    kinds = None if parties is None else party_kinds(parties).collect(engine="streaming")
+    transfers = with_party_kinds(moved, None if kinds is None else kinds.lazy())
     if needs_entities(rules) and entities is None:
         from finintel.resolve import account_holders, resolve
 
@@ -377,7 +381,7 @@ def prepare(data: Any, rules: Any, entities: Any = None) -> Prepared:
             accounts=account_holders(transfers),
         )
     lists = {k: list(v) for k, v in rules.lists.items()}
-    return Prepared(transfers, parties, currency, lists, entities, moved)
+    return Prepared(transfers, parties, currency, lists, entities, moved, kinds)
 
 
 def rule_plan(
@@ -415,14 +419,21 @@ def rule_plan(
 
 
 def detect_at_once(
-    prepared: Prepared, rules: Any, progress: Callable[[int, int, str], None] | None
+    prepared: Prepared,
+    rules: Any,
+    progress: Callable[[int, int, str], None] | None,
+    *,
+    streaming: bool = False,
 ) -> Alerts:
     """Detection over the whole history at once: the transfers (with party kinds) are read
     once, then each rule's plan is collected on its own, so that the peak memory is the
     largest rule's working set, not the sum of all of them (collected together, the shipped
-    rules peaked at 23 GB on 10M transfers)."""
+    rules peaked at 23 GB on 10M transfers). ``streaming``: the transfers are not read into
+    memory; each rule's plan reads the columns it needs from them on polars' streaming
+    engine (a long history's rules that are not chunked)."""
     lists, currency = prepared.lists, prepared.currency
-    transfers = prepared.transfers.collect().lazy()
+    engine: Any = "streaming" if streaming else "auto"
+    transfers = prepared.transfers if streaming else prepared.transfers.collect().lazy()
     graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
     plans = [
         (
@@ -432,8 +443,8 @@ def detect_at_once(
         )
         for rule in rules.rules
     ]
-    kept = [kept_windows(r, p, plan.windows, lists).collect() for r, p, plan in plans]
-    skipped_frames = skipped_accounts(rules.rules, transfers, lists)
+    kept = [kept_windows(r, p, plan.windows, lists).collect(engine=engine) for r, p, plan in plans]
+    skipped_frames = skipped_accounts(rules.rules, transfers, lists, engine=engine)
     period_frames = []
     for (rule, prim, _), windows in zip(plans, kept, strict=True):
         th = prim.thresholds(rule.params)
@@ -442,7 +453,7 @@ def detect_at_once(
         in_periods(plan.evidence, periods)
         for (_, _, plan), periods in zip(plans, period_frames, strict=True)
     ]
-    evidence = [plan.collect() for plan in evidence_plans]
+    evidence = [plan.collect(engine=engine) for plan in evidence_plans]
     rows: list[dict[str, Any]] = []
     for i, ((rule, prim, _), periods, ev) in enumerate(
         zip(plans, period_frames, evidence, strict=True)
@@ -464,16 +475,21 @@ def in_periods(evidence: pl.LazyFrame, periods: pl.DataFrame) -> pl.LazyFrame:
 
 
 def skipped_accounts(
-    rules: Sequence[Any], transfers: pl.LazyFrame, lists: Mapping[str, Sequence[object]]
+    rules: Sequence[Any],
+    transfers: pl.LazyFrame,
+    lists: Mapping[str, Sequence[object]],
+    engine: Any = "auto",
 ) -> dict[int, pl.DataFrame]:
     """Rule index → the accounts a graph rule leaves out of its search over ``transfers``
-    (hubs over its degree cap, or excluded: reported in the run summary)."""
+    (hubs over its degree cap, or excluded: reported in the run summary), collected on
+    polars' ``engine``."""
     plans = {
         i: REGISTRY[rule.kind].skipped(scope(rule, transfers, lists), rule.params)  # type: ignore[attr-defined]
         for i, rule in enumerate(rules)
         if hasattr(REGISTRY[rule.kind], "skipped")
     }
-    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+    found = pl.collect_all(list(plans.values()), engine=engine)
+    return dict(zip(plans, found, strict=True))
 
 
 def alerts_table(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:

@@ -362,31 +362,13 @@ class SharedIdentifier:
             parties.select("name")
             .unique()
             .with_columns(normalise_name(pl.col("name")).alias("_name"))
+            .collect()
         )
-        parties = parties.join(names, on="name", how="left", nulls_equal=True)
+        parties = parties.join(names.lazy(), on="name", how="left", nulls_equal=True)
+        min_names = int(self._p(params, "min_names"))
         members = pl.concat(
-            [
-                parties.select(
-                    pl.col("party_id").cast(pl.String),
-                    "_name",
-                    normalise_identifier(ident),
-                    pl.lit(ident, dtype=pl.String).alias("identifier"),
-                    pl.lit(weights[ident], dtype=pl.Float64).alias("weight"),
-                )
-                for ident in idents
-            ]
-        ).filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
-        # Parties are few next to transfers: materialise their keys once (phone parsing runs in
-        # Python per distinct number) instead of re-running it in every name-grouping round.
-        members = members.collect().lazy()
-        # grouping can only merge names: keys with fewer distinct name keys cannot trigger
-        candidates = (
-            members.group_by("key")
-            .agg(pl.col("_name").drop_nulls().n_unique().alias("_n"))
-            .filter(pl.col("_n") >= int(self._p(params, "min_names")))
-            .select("key")
-        )
-        members = members.join(candidates, on="key", how="semi").collect().lazy()
+            [_candidates(parties, ident, weights[ident], min_names) for ident in idents]
+        ).lazy()
         if self._names(params) == "keys":
             members = members.with_columns(pl.col("_name").alias("_group"))
         else:
@@ -399,7 +381,7 @@ class SharedIdentifier:
                 pl.col("identifier").first(),
                 pl.col("weight").first(),
             )
-            .filter(pl.col("distinct_names") >= int(self._p(params, "min_names")))
+            .filter(pl.col("distinct_names") >= min_names)
         )
         max_names = self._p(params, "max_names")
         if max_names is not None:
@@ -457,6 +439,32 @@ class SharedIdentifier:
             .sort(FOCUS)
         )
         return Plan(windows, evidence)
+
+
+def _candidates(
+    parties: pl.LazyFrame, identifier: str, weight: float, min_names: int
+) -> pl.DataFrame:
+    """``party_id, _name, key, identifier, weight`` of the parties whose ``identifier`` key is
+    recorded under at least ``min_names`` name keys (grouping can only merge names: other keys
+    cannot trigger). One identifier at a time, and only the candidates kept: the parties of a
+    large store are read once per identifier, on three columns."""
+    members = (
+        parties.select(
+            pl.col("party_id").cast(pl.String), "_name", normalise_identifier(identifier)
+        )
+        .filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
+        .collect()  # once: phone parsing runs in Python per distinct number
+    )
+    candidates = (
+        members.group_by("key")
+        .agg(pl.col("_name").drop_nulls().n_unique().alias("_n"))
+        .filter(pl.col("_n") >= min_names)
+        .select("key")
+    )
+    return members.join(candidates, on="key", how="semi").with_columns(
+        pl.lit(identifier, dtype=pl.String).alias("identifier"),
+        pl.lit(weight, dtype=pl.Float64).alias("weight"),
+    )
 
 
 def _parties(parties: pl.LazyFrame) -> pl.LazyFrame:

@@ -47,7 +47,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from finintel.errors import ErrorList, FinintelError
-from finintel.identifiers import e164
+from finintel.identifiers import could_be_phone, e164
 from finintel.names import PARTICLES, name_key
 from finintel.schema import PARTIES, UTC_TS
 from finintel.targets import (
@@ -349,15 +349,19 @@ def _party_matches(
         pl.col("email").cast(pl.String),
         pl.col("country").cast(pl.String).str.to_uppercase(),
     )
-    parties = selected.filter(pl.col("party_id").is_not_null()).unique().collect()
+    # each field narrows the (possibly very many) parties to its candidates before reading them
+    parties = selected.filter(pl.col("party_id").is_not_null())
     keys = targets.keys
     out: list[pl.DataFrame] = []
     if "id_number" in match_on:
-        ids = parties.select(
-            "party_id", normalise_id(pl.col("id_number")).alias("key"), "id_country"
-        ).drop_nulls("key")
         tids = keys.filter(pl.col("field") == "id_number").select(
             "target", "key", pl.col("id_country").alias("_tc")
+        )
+        ids = (
+            parties.select("party_id", normalise_id(pl.col("id_number")).alias("key"), "id_country")
+            .filter(pl.col("key").is_in(tids.get_column("key").implode()))
+            .unique()
+            .collect()
         )
         hit = ids.join(tids, on="key").filter(
             pl.col("_tc").is_null() | pl.col("id_country").is_null()
@@ -365,10 +369,22 @@ def _party_matches(
         )  # fmt: skip
         out.append(hit.select("party_id", *_exact("id_number")))
     if "email" in match_on:
-        emails = parties.select("party_id", normalise_email(pl.col("email")).alias("key"))
+        wanted = keys.filter(pl.col("field") == "email").get_column("key")
+        emails = (
+            parties.select("party_id", normalise_email(pl.col("email")).alias("key"))
+            .filter(pl.col("key").is_in(wanted.implode()))
+            .unique()
+            .collect()
+        )
         out.append(_join_key(emails, keys, "email"))
     if "phone" in match_on:
-        with_phone = parties.filter(pl.col("phone").is_not_null())
+        numbers = keys.filter(pl.col("field") == "phone").get_column("key").drop_nulls()
+        with_phone = (
+            parties.select("party_id", "phone", "country")
+            .filter(could_be_phone(pl.col("phone"), numbers.to_list()))
+            .unique()
+            .collect()
+        )
         phones = with_phone.select("party_id", e164(with_phone, "phone", "country").alias("key"))
         out.append(_join_key(phones, keys, "phone"))
     if "name" in match_on and targets.names.height:
@@ -392,9 +408,10 @@ def _join_key(values: pl.DataFrame, keys: pl.DataFrame, field: str) -> pl.DataFr
 
 
 def _name_matches(
-    parties: pl.DataFrame, targets: Targets, params: Mapping[str, Any], prim: Watchlist
+    parties: pl.LazyFrame, targets: Targets, params: Mapping[str, Any], prim: Watchlist
 ) -> pl.DataFrame:
-    """Name matches within blocks of shared name-key parts, over distinct names."""
+    """Name matches within blocks of shared name-key parts, over distinct names (only the
+    parties whose name matched are read in full)."""
     min_score = float(prim._p(params, "min_name_score"))
 
     def names(frame: pl.DataFrame, col: str) -> pl.DataFrame:
@@ -408,7 +425,7 @@ def _name_matches(
             .drop_nulls(["plain", "key"])
         )
 
-    pn = names(parties, "name")
+    pn = names(parties.select("name").unique().collect(), "name")
     tn = names(targets.names, "name")
     parts = pl.col("key").str.split(" ").alias("part")
     cand = (
@@ -435,7 +452,10 @@ def _name_matches(
     )
     joined = (
         tnames.join(
-            parties.select("party_id", "name", "birth_date", "country", "id_country"),
+            parties.select("party_id", "name", "birth_date", "country", "id_country")
+            .filter(pl.col("name").is_in(cand.get_column("name_p").unique().implode()))
+            .unique()
+            .collect(),
             left_on="name_p",
             right_on="name",
         )
