@@ -353,8 +353,8 @@ def _records(
         frame = records.select([pl.col(c).cast(TRANSFERS[c]) for c in TRANSFERS])
         return frame, frame["source"].drop_nulls().unique().to_list()
     # streamed: a store's records may be far larger than memory
-    sources = records.select(pl.col("source").drop_nulls().unique())
-    sources = sources.collect(engine="streaming")["source"].sort()
+    named = records.select(pl.col("source").drop_nulls().unique())
+    sources = named.collect(engine="streaming")["source"].sort()
     ids = table.select(pl.col("tx_ids").explode().alias("tx_id"))
     if flows is not None:
         ids = pl.concat([ids, flows.select(pl.col("tx_id").cast(pl.String))])
