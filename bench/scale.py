@@ -65,9 +65,17 @@ def ingest_part(size: int, part: int, i: int) -> dict[str, Any]:
 
 
 def run_last(size: int, part: int) -> dict[str, Any]:
-    """``finintel.run`` with the newest part (0) and the store: ingest it, detect over all."""
+    """``finintel.run`` with the newest part (0) and the store: ingest it, detect over all.
+    The run's log (each time chunk as it is done) goes to ``run.log`` in the scale folder."""
+    import logging
+
     import finintel
 
+    handler = logging.FileHandler(scale_dir(size, part) / "run.log", mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    logger = logging.getLogger("finintel")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
         summary = finintel.run(
             part_drop(size, part, 0),

@@ -32,7 +32,9 @@ then checks the given blocks, reading only their cells' transfers).
 from __future__ import annotations
 
 import io
+import logging
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +61,8 @@ from finintel.typology.engine import (
     with_party_kinds,
 )
 from finintel.typology.primitives.base import REGISTRY
+
+log = logging.getLogger("finintel.detect")
 
 #: ``time_chunks="auto"``: one chunk per this many moved transfers. All the shipped rules over
 #: 3M transfers at once peak at about 4.3 GB (docs/benchmark.md): chunks of at most 3M (plus
@@ -151,13 +155,14 @@ def _chunked(
     evidence: dict[int, list[pl.DataFrame]] = {i: [] for i in split}
     carried: dict[int, pl.DataFrame] = {}  # CARRIED kinds: last transfers before the reads
     groups = chunks.group_by_overlap(split)
+    started = time.perf_counter()
     for c in range(grid.n):
         every = [grid.reads(c, before, after) for before, after in groups]
-        chunk = _read_chunk(prepared, min(lo for lo, _ in every), max(hi for _, hi in every))
+        kinds = _chunk_kinds(prepared, min(lo for lo, _ in every), max(hi for _, hi in every))
         for ((before, after), members), reads in zip(groups.items(), every, strict=True):
             next_lo = grid.reads(c + 1, before, after)[0] if c + 1 < grid.n else None
             found = _group(
-                chunk.filter(chunks.within("ts", *reads)),
+                _read(prepared, reads, kinds),
                 prepared,
                 rules,
                 (split, members),
@@ -169,6 +174,13 @@ def _chunked(
             for i, (mine, ev) in found.items():
                 windows[i].append(_compact(mine))
                 evidence[i].append(_compact(ev))
+        log.info(
+            "time chunk %d/%d detected (%.0f s so far)",
+            c + 1,
+            grid.n,
+            time.perf_counter() - started,
+            extra={"event": "detect.chunk", "counts": {"chunk": c + 1, "chunks": grid.n}},
+        )
     rows: list[dict[str, Any]] = []
     for k, (i, rule) in enumerate(split.items()):
         if progress is not None:
@@ -181,16 +193,21 @@ def _chunked(
     return alerts_table(rows)
 
 
-def _read_chunk(prepared: Prepared, lo: int, hi: int) -> pl.DataFrame:
-    """The moved transfers with ``lo <= ts < hi`` (:func:`~finintel.typology.chunks.within`),
-    read once for all of a chunk's overlaps, with the party kinds of their own parties."""
-    moved = prepared.moved.filter(chunks.within("ts", lo, hi)).collect()
-    kinds = prepared.kinds
-    if kinds is None:
-        return with_party_kinds(moved.lazy(), None).collect()
-    ids = pl.concat([moved.get_column("src_party"), moved.get_column("dst_party")]).drop_nulls()
-    own = kinds.filter(pl.col("party_id").is_in(ids.unique().implode()))
-    return with_party_kinds(moved.lazy(), own.lazy()).collect()
+def _chunk_kinds(prepared: Prepared, lo: int, hi: int) -> pl.DataFrame | None:
+    """The party kinds of the parties of the moved transfers with ``lo <= ts < hi`` (a chunk
+    with all its overlaps): each overlap's read then joins these few instead of all."""
+    if prepared.kinds is None:
+        return None
+    sides = prepared.moved.filter(chunks.within("ts", lo, hi)).select("src_party", "dst_party")
+    ids = sides.collect()
+    held = pl.concat([ids.get_column("src_party"), ids.get_column("dst_party")]).drop_nulls()
+    return prepared.kinds.filter(pl.col("party_id").is_in(held.unique().implode()))
+
+
+def _read(prepared: Prepared, reads: tuple[int, int], kinds: pl.DataFrame | None) -> pl.DataFrame:
+    """The moved transfers of ``reads`` (a chunk with one overlap) with the party kinds."""
+    moved = prepared.moved.filter(chunks.within("ts", *reads))
+    return with_party_kinds(moved, None if kinds is None else kinds.lazy()).collect()
 
 
 def _group(
