@@ -718,10 +718,14 @@ def test_dormant_then_active_gap_and_edges() -> None:
 
 
 def test_dormant_then_active_outflows_only() -> None:
-    windows, _ = run("dormant_then_active", DORMANT_ROWS, {"side": "out"})
+    windows, _ = run("dormant_then_active", DORMANT_ROWS, {"side": "out", "dormancy": "9d"})
     w = at(windows, "A", "2024-04-11 12:00")
     # A's first outflow is the one on Apr 10: no earlier outflow
     assert (w["count"], w["gap"]) == (2, None)
+    assert at(windows, "A", "2024-04-20 12:00")["gap"] == 9 * 86400
+    # no outflow of A follows a 10-day pause: none of its windows is computed
+    windows, _ = run("dormant_then_active", DORMANT_ROWS, {"side": "out", "dormancy": "10d"})
+    assert windows.filter(pl.col("focus") == "A").is_empty()
 
 
 # aggregate ---------------------------------------------------------------------------------------
@@ -1023,12 +1027,24 @@ def test_velocity_spike_matches_reference(
 
 
 @PROPERTY
-@given(transfer_rows(), st.sampled_from(WINDOWS), st.sampled_from(["in", "out", "both"]), group_bys)
+@given(
+    transfer_rows(),
+    st.sampled_from(WINDOWS),
+    st.sampled_from(["in", "out", "both"]),
+    group_bys,
+    st.sampled_from([timedelta(hours=1), timedelta(days=1), timedelta(days=3)]),
+)
 def test_dormant_then_active_matches_reference(
-    rows: list[dict[str, Any]], window: timedelta, side: str, group_by: str
+    rows: list[dict[str, Any]], window: timedelta, side: str, group_by: str, dormancy: timedelta
 ) -> None:
-    got, _ = run("dormant_then_active", rows, {"window": window, "side": side}, group_by=group_by)
-    assert_windows_match(got, ref.dormant_then_active(rows, window, side, group_by))
+    params = {"window": window, "side": side, "dormancy": dormancy}
+    got, _ = run("dormant_then_active", rows, params, group_by=group_by)
+    want = ref.dormant_then_active(rows, window, side, group_by)
+    # only the foci with a dormant gap get windows (no other can fire), all of theirs
+    woken = set(got["focus"])
+    assert_windows_match(got, {k: v for k, v in want.items() if k[0] in woken})
+    quiet = [k for k, v in want.items() if (v["gap"] or 0) >= dormancy.total_seconds()]
+    assert {focus for focus, _ in quiet} <= woken
 
 
 # through the rule loader and the engine ----------------------------------------------------------

@@ -99,8 +99,13 @@ class DormantThenActive:
             .dt.total_seconds()
             .cast(pl.Int64)
         )
+        dormancy: timedelta = self._p(params, "dormancy")
+        framed = frame.with_columns(gap.alias("_gap"))
+        # only a focus with a dormant gap somewhere can have a window that wakes from one: the
+        # others' windows (nearly every account's) are never computed
+        woken = framed.filter(pl.col("_gap") >= int(dormancy.total_seconds())).select(FOCUS)
         windows = rolling_by_focus(
-            frame.with_columns(gap.alias("_gap")),
+            framed.join(woken.unique(), on=FOCUS, how="semi", maintain_order="left"),
             self._p(params, "window"),
             {"count": count(), "total": total(), "gap": pl.col("_gap").first()},
         )
