@@ -623,8 +623,11 @@ def test_round_amounts_share_edges() -> None:
     assert text == (
         "4 of 5 transfers (80 %, ≥ 80 %) in multiples of 100 (≥ 4) within 7h, 1,840 EUR"
     )
-    windows, _ = run("round_amounts", rows, {**params, "unit": 1000})
+    windows, _ = run("round_amounts", rows, {**params, "unit": 1000, "min_count": 1})
     assert at(windows, "S", "2024-04-01 03:00")["round_count"] == 1
+    # S has one round transfer of 1000 in all: with min_count 2 none of its windows can fire
+    windows, _ = run("round_amounts", rows, {**params, "unit": 1000, "min_count": 2})
+    assert windows.is_empty()
     with pytest.raises(ConfigError, match="unit"):
         run("round_amounts", rows, {"unit": 0})
 
@@ -1004,12 +1007,22 @@ def test_corridor_matches_reference(
 
 
 @PROPERTY
-@given(transfer_rows(), st.sampled_from(WINDOWS), st.sampled_from([100.0, 50.0, 0.5]))
+@given(
+    transfer_rows(),
+    st.sampled_from(WINDOWS),
+    st.sampled_from([100.0, 50.0, 0.5]),
+    st.sampled_from([1, 2, 3]),
+)
 def test_round_amounts_matches_reference(
-    rows: list[dict[str, Any]], window: timedelta, unit: float
+    rows: list[dict[str, Any]], window: timedelta, unit: float, min_count: int
 ) -> None:
-    got, _ = run("round_amounts", rows, {"window": window, "unit": unit, "side": "both"})
-    assert_windows_match(got, ref.round_amounts(rows, window, unit, side="both"))
+    params = {"window": window, "unit": unit, "side": "both", "min_count": min_count}
+    got, _ = run("round_amounts", rows, params)
+    want = ref.round_amounts(rows, window, unit, side="both")
+    # only foci with min_count round transfers in all get windows (no other can fire), all
+    computed = set(got["focus"])
+    assert_windows_match(got, {k: v for k, v in want.items() if k[0] in computed})
+    assert {k[0] for k, v in want.items() if v["round_count"] >= min_count} <= computed
 
 
 @PROPERTY

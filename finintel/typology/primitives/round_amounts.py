@@ -27,6 +27,7 @@ from finintel.typology.primitives.base import (
     register,
 )
 from finintel.typology.primitives.windows import (
+    FOCUS,
     SIDES,
     count,
     evidence_frame,
@@ -99,8 +100,16 @@ class RoundAmounts:
             .fill_null(False)
             .alias("_round")
         )
+        # a window holds at most its focus's round transfers: foci with fewer than min_count
+        # in all (nearly every account) cannot fire, and their windows are never computed
+        enough = (
+            frame.group_by(FOCUS)
+            .agg(pl.col("_round").sum().alias("_n"))
+            .filter(pl.col("_n") >= int(self._p(params, "min_count")))
+            .select(FOCUS)
+        )
         windows = rolling_by_focus(
-            frame,
+            frame.join(enough, on=FOCUS, how="semi", maintain_order="left"),
             self._p(params, "window"),
             {"count": count(), "round_count": pl.col("_round").sum().cast(pl.Int64)},
         ).with_columns(
