@@ -201,7 +201,7 @@ def scale_markdown(doc: Doc) -> str:
         f"{size_label(m['part'])} (seeds {m['seed']}…{m['seed'] + m['parts'] - 1}, consecutive "
         "182-day periods), ingested one by one, oldest first, into a Delta store; the last step "
         "is the cron run: it ingests the newest drop and detects over the whole store in time "
-        "chunks.",
+        f"chunks ({m.get('time_chunks', 'auto')}).",
         "",
         f"Load average at start / end: {m['load_average_at_start']} / "
         f"{m.get('load_average_at_end')}.",

@@ -71,7 +71,8 @@ def step(name: str, size: int) -> dict[str, Any]:
             return timed(lambda: {"drop": str(scale.part_drop(size, int(part), int(index[0])))})
         if kind == "scale-ingest":
             return timed(lambda: scale.ingest_part(size, int(part), int(index[0])))
-        return timed(lambda: scale.run_last(size, int(part)))
+        chunks = index[0] if index else "auto"
+        return timed(lambda: scale.run_last(size, int(part), chunks))
     if name == "nx_cycles":
         import peer_networkx
 
@@ -182,9 +183,15 @@ def main() -> None:
         action="store_true",
         help="continue today's interrupted --scale run: keep its store and measured steps",
     )
+    ap.add_argument(
+        "--time-chunks",
+        default="auto",
+        help="time chunks of the --scale cron run (default auto: one per 3M transfers; fewer"
+        " chunks re-read less overlap and need more memory)",
+    )
     args = ap.parse_args()
     if args.scale:
-        scale_run(parse_size(args.scale), parse_size(args.part), args.resume)
+        scale_run(parse_size(args.scale), parse_size(args.part), args.resume, args.time_chunks)
         return
     if args.mem_limit:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -226,9 +233,9 @@ def main() -> None:
     print(f"results: {stem}.json, .md, .png")
 
 
-def scale_run(size: int, part: int, resume: bool = False) -> None:
+def scale_run(size: int, part: int, resume: bool = False, time_chunks: str = "auto") -> None:
     """Generate the parts (not measured), ingest the older ones one by one (oldest first)
-    into a fresh store, then the cron run with the newest; results in
+    into a fresh store, then the cron run with the newest (in ``time_chunks``); results in
     ``<date>-<host>-scale-<size>``. ``resume`` keeps the store and the steps of today's
     results that completed, and runs the others."""
     import shutil
@@ -244,6 +251,7 @@ def scale_run(size: int, part: int, resume: bool = False) -> None:
         "size": size,
         "part": part,
         "parts": n,
+        "time_chunks": time_chunks,
         "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
         "date": date.today().isoformat(),
         "host": platform.node() or "host",
@@ -261,7 +269,8 @@ def scale_run(size: int, part: int, resume: bool = False) -> None:
         done = {r["step"]: r for r in earlier["results"] if not r.get("error")}
     else:
         shutil.rmtree(scale.store_path(size, part), ignore_errors=True)
-    steps = [f"scale-ingest:{part}:{i}" for i in range(n - 1, 0, -1)] + [f"scale-run:{part}"]
+    steps = [f"scale-ingest:{part}:{i}" for i in range(n - 1, 0, -1)]
+    steps.append(f"scale-run:{part}:{time_chunks}")
     for name in steps:
         doc["results"].append(done[name] if name in done else sub(name, size))
         meta["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]

@@ -64,9 +64,10 @@ def ingest_part(size: int, part: int, i: int) -> dict[str, Any]:
     return {"part": i, "rows": totals["rows_accepted"], "duplicates": totals["rows_duplicate"]}
 
 
-def run_last(size: int, part: int) -> dict[str, Any]:
-    """``finintel.run`` with the newest part (0) and the store: ingest it, detect over all.
-    The run's log (each time chunk as it is done) goes to ``run.log`` in the scale folder."""
+def run_last(size: int, part: int, time_chunks: str = "auto") -> dict[str, Any]:
+    """``finintel.run`` with the newest part (0) and the store: ingest it, detect over all in
+    ``time_chunks`` (``auto`` or a number). The run's log (each time chunk as it is done) goes
+    to ``run.log`` in the scale folder."""
     import logging
 
     import finintel
@@ -82,7 +83,7 @@ def run_last(size: int, part: int) -> dict[str, Any]:
             RULES,
             Path(tmp) / "out",
             store=store_path(size, part),
-            time_chunks="auto",
+            time_chunks=time_chunks,
         )
         return {
             "rows": summary.totals.get("rows_accepted"),
