@@ -46,6 +46,7 @@ from finintel.typology import chunks
 from finintel.typology.chunks import Grid
 from finintel.typology.engine import (
     ALERT_ORDER,
+    STREAMED,
     Alerts,
     Prepared,
     alerts_table,
@@ -57,7 +58,8 @@ from finintel.typology.engine import (
     rules_meta,
     scope,
     scope_columns,
-    skipped_accounts,
+    streamed_skipped,
+    streamed_transfers,
     with_party_kinds,
 )
 from finintel.typology.primitives.base import REGISTRY
@@ -100,7 +102,7 @@ def detect_chunked(
     prepared: Prepared, rules: Any, n: int, progress: Callable[[int, int, str], None] | None
 ) -> Alerts:
     """:func:`finintel.detect` of ``rules`` in ``n`` time chunks (see the module docstring)."""
-    transfers, currency = prepared.transfers, prepared.currency
+    currency = prepared.currency
     span = prepared.moved.select(
         pl.col("ts").min().dt.epoch("us").alias("lo"), pl.col("ts").max().dt.epoch("us").alias("hi")
     ).collect()
@@ -120,9 +122,7 @@ def detect_chunked(
         metas[i] = found.rules[0]
     if split:
         order = list(split)
-        by_position = skipped_accounts(
-            list(split.values()), transfers, prepared.lists, engine="streaming"
-        )
+        by_position = streamed_skipped(list(split.values()), prepared)
         skipped = {order[k]: frame for k, frame in by_position.items()}
         grid = Grid.over(int(lo), int(hi), n)
         frames.append(_chunked(prepared, rules, split, skipped, grid, progress))
@@ -314,13 +314,13 @@ def _blocks(
     """``bipartite`` phase one over all the data: each rule's candidate blocks (from the
     distinct sender-receiver pairs of its scoped transfers) and its left-out account count."""
     pair_plans = [
-        scope(rule, prepared.transfers, prepared.lists)
+        scope(rule, streamed_transfers(prepared, rule), prepared.lists)
         .select("src_account", "dst_account")
         .drop_nulls()
         .unique()
         for rule in rules.values()
     ]
-    pair_frames = pl.collect_all(pair_plans, engine="streaming")
+    pair_frames = pl.collect_all(pair_plans, engine="streaming", optimizations=STREAMED)
     out = {}
     for (i, rule), pairs in zip(rules.items(), pair_frames, strict=True):
         hubs = skipped[i].get_column("account") if i in skipped else pl.Series([], dtype=pl.String)

@@ -28,6 +28,11 @@ from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, PARTIES
 from finintel.typology.expr import compile_expr
 from finintel.typology.primitives.base import REGISTRY, Plan, Primitive, RunContext, Threshold
 
+#: Query options of plans streamed over a long history: no common subplan is cached (the
+#: plans of several rules, or two sides of one, read the same transfers: a cache would hold
+#: them all in memory; each reads them again instead).
+STREAMED = pl.QueryOptFlags(comm_subplan_elim=False)
+
 #: The order of an alerts table.
 ALERT_ORDER = ("typology", "focus", "first_ts", "alert_id")
 
@@ -126,6 +131,15 @@ def scope(
 def scope_columns(rule: Any, lists: Mapping[str, Sequence[object]]) -> set[str]:
     """The columns :func:`scope` reads for ``rule``."""
     return {name for f in _scope_filters(rule, lists) for name in f.meta.root_names()}
+
+
+def reads_party_kinds(rule: Any, lists: Mapping[str, Sequence[object]]) -> bool:
+    """Whether ``rule`` reads ``src_party_kind`` / ``dst_party_kind`` (in its scope or in an
+    expression of its pattern): the others need no join with the parties' kinds."""
+    if scope_columns(rule, lists) & {"src_party_kind", "dst_party_kind"}:
+        return True
+    params = rule.params_json() if hasattr(rule, "params_json") else rule.params
+    return "party_kind" in json.dumps(params, default=str)
 
 
 def kept_windows(
@@ -434,17 +448,34 @@ def detect_at_once(
     lists, currency = prepared.lists, prepared.currency
     engine: Any = "streaming" if streaming else "auto"
     transfers = prepared.transfers if streaming else prepared.transfers.collect().lazy()
+    # streamed: never cache a subplan the plan reads twice (a kind's sender and receiver
+    # sides read the same transfers; cached, all of them would be held in memory)
+    opts = STREAMED if streaming else pl.QueryOptFlags()
     graphs = GraphCache()  # one transaction graph per distinct scope, shared by the graph kinds
     plans = [
         (
             rule,
             REGISTRY[rule.kind],
-            rule_plan(rule, prepared, transfers, rules, graphs, complete=True),
+            rule_plan(
+                rule,
+                prepared,
+                transfers if not streaming else streamed_transfers(prepared, rule),
+                rules,
+                graphs,
+                complete=True,
+            ),
         )
         for rule in rules.rules
     ]
-    kept = [kept_windows(r, p, plan.windows, lists).collect(engine=engine) for r, p, plan in plans]
-    skipped_frames = skipped_accounts(rules.rules, transfers, lists, engine=engine)
+    kept = [
+        kept_windows(r, p, plan.windows, lists).collect(engine=engine, optimizations=opts)
+        for r, p, plan in plans
+    ]
+    skipped_frames = (
+        streamed_skipped(rules.rules, prepared)
+        if streaming
+        else skipped_accounts(rules.rules, transfers, lists)
+    )
     period_frames = []
     for (rule, prim, _), windows in zip(plans, kept, strict=True):
         th = prim.thresholds(rule.params)
@@ -453,7 +484,7 @@ def detect_at_once(
         in_periods(plan.evidence, periods)
         for (_, _, plan), periods in zip(plans, period_frames, strict=True)
     ]
-    evidence = [plan.collect(engine=engine) for plan in evidence_plans]
+    evidence = [plan.collect(engine=engine, optimizations=opts) for plan in evidence_plans]
     rows: list[dict[str, Any]] = []
     for i, ((rule, prim, _), periods, ev) in enumerate(
         zip(plans, period_frames, evidence, strict=True)
@@ -464,6 +495,27 @@ def detect_at_once(
     if progress is not None:
         progress(len(plans), len(plans), "")
     return Alerts(alerts_table(rows), rules_meta(rules.rules, skipped_frames), currency)
+
+
+def streamed_transfers(prepared: Prepared, rule: Any) -> pl.LazyFrame:
+    """The transfers ``rule`` reads when streamed over a long history: with the party kinds
+    only if it reads them (each join holds every party's kind in a hash table)."""
+    if reads_party_kinds(rule, prepared.lists):
+        return prepared.transfers
+    return with_party_kinds(prepared.moved, None)
+
+
+def streamed_skipped(rules: Sequence[Any], prepared: Prepared) -> dict[int, pl.DataFrame]:
+    """:func:`skipped_accounts` over a long history, streamed, one rule at a time, each
+    reading :func:`streamed_transfers`."""
+    out = {}
+    for i, rule in enumerate(rules):
+        one = skipped_accounts(
+            [rule], streamed_transfers(prepared, rule), prepared.lists, streaming=True
+        )
+        if one:
+            out[i] = one[0]
+    return out
 
 
 def in_periods(evidence: pl.LazyFrame, periods: pl.DataFrame) -> pl.LazyFrame:
@@ -478,17 +530,21 @@ def skipped_accounts(
     rules: Sequence[Any],
     transfers: pl.LazyFrame,
     lists: Mapping[str, Sequence[object]],
-    engine: Any = "auto",
+    streaming: bool = False,
 ) -> dict[int, pl.DataFrame]:
     """Rule index → the accounts a graph rule leaves out of its search over ``transfers``
-    (hubs over its degree cap, or excluded: reported in the run summary), collected on
-    polars' ``engine``."""
+    (hubs over its degree cap, or excluded: reported in the run summary); ``streaming``:
+    read on polars' streaming engine (see :data:`STREAMED`)."""
     plans = {
         i: REGISTRY[rule.kind].skipped(scope(rule, transfers, lists), rule.params)  # type: ignore[attr-defined]
         for i, rule in enumerate(rules)
         if hasattr(REGISTRY[rule.kind], "skipped")
     }
-    found = pl.collect_all(list(plans.values()), engine=engine)
+    found = pl.collect_all(
+        list(plans.values()),
+        engine="streaming" if streaming else "auto",
+        optimizations=STREAMED if streaming else pl.QueryOptFlags(),
+    )
     return dict(zip(plans, found, strict=True))
 
 

@@ -240,14 +240,17 @@ class Watchlist:
         found: list[pl.LazyFrame] = []
         if "account" in match_on:
             keys = targets.keys.filter(pl.col("field") == "account").select("target", "key")
-            accounts = (
+            wanted = normalise_account(pl.col("account")).is_in(keys.get_column("key").implode())
+            accounts = (  # the few matching accounts, read once (streamed: all the sides)
                 sides.select("account")
+                .filter(wanted)
                 .unique()
+                .collect(engine="streaming")
                 .with_columns(normalise_account(pl.col("account")).alias("key"))
-                .join(keys.lazy(), on="key")
+                .join(keys, on="key")
                 .select("account", *_exact("account"))
             )
-            found.append(sides.join(accounts, on="account"))
+            found.append(sides.join(accounts.lazy(), on="account"))
         if ctx.parties is not None:
             parties = _party_matches(ctx.parties, targets, match_on, params, self)
             if ctx.entities is not None:
