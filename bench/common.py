@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import resource
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -78,6 +81,79 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreePeak:
+    """Peak resident memory and CPU time of this process's descendants (Spark's JVM, its Python
+    workers), sampled from ``/proc`` every ``every`` seconds while the ``with`` block runs: the
+    JVM's peak, the workers' (their sum at one sample), the whole tree's (this process
+    included), and the descendants' CPU seconds (each one's last sampled user + system time:
+    what a process spends after its last sample is missed). Sampling misses peaks shorter than
+    ``every``; this process's own exact peak is :func:`peak_rss_mb`."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.peak = {"jvm": 0.0, "workers": 0.0, "tree": 0.0}
+        self.cpu: dict[int, float] = {}  # descendant pid -> its user + system seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peaks(self) -> dict[str, float]:
+        """``jvm_peak_rss_mb``, ``workers_peak_rss_mb``, ``tree_peak_rss_mb`` and
+        ``children_cpu_seconds``."""
+        out = {f"{k}_peak_rss_mb": round(v, 1) for k, v in self.peak.items()}
+        return out | {"children_cpu_seconds": round(sum(self.cpu.values()), 3)}
+
+    def _loop(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(self.every):
+                self.sample()
+                return
+
+    def sample(self) -> None:
+        """One look at the tree under this process (processes that exit meanwhile are skipped)."""
+        procs: dict[int, tuple[int, str, float, float]] = {}  # pid -> (parent, name, MB, CPU s)
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        tick = os.sysconf("SC_CLK_TCK")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                rss = int((entry / "statm").read_text().split()[1]) * page_mb
+            except (OSError, IndexError, ValueError):
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            cpu = (int(fields[11]) + int(fields[12])) / tick
+            procs[int(entry.name)] = (int(fields[1]), name, rss, cpu)
+        me = os.getpid()
+        children: dict[int, list[int]] = {}
+        for pid, (parent, *_) in procs.items():
+            children.setdefault(parent, []).append(pid)
+        below, todo = [], list(children.get(me, []))
+        while todo:
+            pid = todo.pop()
+            below.append(pid)
+            todo += children.get(pid, [])
+        jvm = max((procs[p][2] for p in below if procs[p][1] == "java"), default=0.0)
+        workers = sum(procs[p][2] for p in below if procs[p][1] != "java")
+        tree = sum(procs[p][2] for p in below) + procs.get(me, (0, "", 0.0, 0.0))[2]
+        for p in below:
+            self.cpu[p] = procs[p][3]
+        for key, value in (("jvm", jvm), ("workers", workers), ("tree", tree)):
+            self.peak[key] = max(self.peak[key], value)
 
 
 def cpu_seconds() -> float:

@@ -143,6 +143,27 @@ def _fmt(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:,.{digits}f}"
 
 
+def _notes(r: dict[str, Any]) -> str:
+    """A step's counts; a run's own timings (all but the total) and, on Spark, the sampled
+    peaks of the JVM and of its Python workers and their CPU time."""
+    notes = [
+        f"{k} {v}"
+        for k, v in r.items()
+        if k in ("rows", "alerts", "rules", "shards", "chunk_windows", "seeds", "flow_rows", "instances",
+                 "reference_instances", "networkx_seconds", "equal", "edges", "typologies")
+    ]  # fmt: skip
+    timings = r.get("timings") or {}
+    notes += [f"{k} {v:,.1f} s" for k, v in timings.items() if k != "total"]
+    notes += [
+        f"{who} peak {r[key]:,.0f} MB"
+        for who, key in (("JVM", "jvm_peak_rss_mb"), ("workers", "workers_peak_rss_mb"))
+        if key in r
+    ]
+    if "children_cpu_seconds" in r:
+        notes.append(f"JVM + workers CPU {r['children_cpu_seconds']:,.1f} s")
+    return ", ".join(notes)
+
+
 def markdown(doc: Doc) -> str:
     """The results as Markdown: steps per size, peers, targets."""
     m = doc["meta"]
@@ -160,12 +181,7 @@ def markdown(doc: Doc) -> str:
     ]
     for r in doc["results"]:
         floor = _s(doc, "floor", r["size"]) if r["size"] else None
-        notes = r.get("error") or ", ".join(
-            f"{k} {v}"
-            for k, v in r.items()
-            if k in ("rows", "alerts", "rules", "seeds", "flow_rows", "instances",
-                     "reference_instances", "networkx_seconds", "equal", "edges", "typologies")
-        )  # fmt: skip
+        notes = r.get("error") or _notes(r)
         lines.append(
             f"| {size_label(r['size']) if r['size'] else ''} | {r['step']} | "
             f"{_fmt(r.get('seconds'))} | {_fmt(r.get('cpu_seconds'))} | "

@@ -4,11 +4,12 @@ Every step runs in its own process (so peak RSS is that step's own) on drops gen
 with ``finintel.generate`` and cached in ``bench/cache/``: ``floor`` (S, a bare polars read of
 the drop), ``load`` (validate + de-duplicate in memory), ``ingest`` (into a fresh Delta store),
 ``windowed`` and ``graph`` (the shipped rules of each family, ``finintel.detect``), ``trace``
-(100 seeds), ``run`` (the whole batch) and, with pyspark installed, ``run-spark`` (the batch on
-Spark ``local[2]``) for every size; on the first size of at least 1M the
-peers: DuckDB SQL for three windowed typologies (:mod:`peer_duckdb`, results checked equal),
-IBM's Graph Feature Preprocessor (:mod:`peer_gfp`); the networkx cycle reference
-(:mod:`peer_networkx`) on a 100k drop; start-up of ``import finintel`` and ``--help``.
+(100 seeds), ``run`` (the whole batch), ``run-store`` (the batch with a fresh store) and, with
+pyspark installed, ``run-spark`` (that batch on Spark ``local[2]``) for every size; on the
+first size of at least 1M the peers: DuckDB SQL for three windowed typologies
+(:mod:`peer_duckdb`, results checked equal), IBM's Graph Feature Preprocessor
+(:mod:`peer_gfp`); the networkx cycle reference (:mod:`peer_networkx`) on a 100k drop;
+start-up of ``import finintel`` and ``--help``.
 
 ``python bench/run.py --sizes 1M,3M`` (``make bench SIZES=1M,3M,10M``). Results go to
 ``bench/results/<date>-<host>.json``, a Markdown table and a PNG plot (:mod:`report`).
@@ -42,7 +43,7 @@ from common import (
     timed,
 )
 
-ENGINE_STEPS = ("floor", "load", "ingest", "windowed", "graph", "trace", "run") + (
+ENGINE_STEPS = ("floor", "load", "ingest", "windowed", "graph", "trace", "run", "run-store") + (
     ("run-spark",) if importlib.util.find_spec("pyspark") else ()
 )
 

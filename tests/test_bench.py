@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import report
-from common import parse_size, size_label
+from common import TreePeak, parse_size, size_label
+from steps import spark_shards
 
 
 def test_sizes_read_and_print() -> None:
@@ -113,3 +115,33 @@ def test_peers_not_run_are_not_reported_as_differing() -> None:
     notes = {t["target"]: t["note"] for t in report.targets(doc)}
     assert notes["fan_in vs DuckDB"] == "not run"
     assert notes["temporal cycles vs networkx (100k)"] == "not run"
+
+
+def test_run_notes_show_the_run_timings_and_the_spark_peaks() -> None:
+    doc = _doc()
+    doc["results"].append(
+        {"step": "run-spark", "size": 1_000_000, "seconds": 60.0, "peak_rss_mb": 2000.0,
+         "rows": 10, "alerts": 3, "shards": 4, "jvm_peak_rss_mb": 3500.4,
+         "workers_peak_rss_mb": 1200.0, "children_cpu_seconds": 90.0,
+         "timings": {"spark_session": 4.0, "ingest": 10.25, "detect": 40.0, "total": 55.0}}
+    )  # fmt: skip
+    doc["targets"] = report.targets(doc)
+    assert (
+        "| 1M | run-spark | 60.00 | — | 2,000 | 60.0 | rows 10, alerts 3, shards 4, "
+        "spark_session 4.0 s, ingest 10.2 s, detect 40.0 s, JVM peak 3,500 MB, "
+        "workers peak 1,200 MB, JVM + workers CPU 90.0 s |" in report.markdown(doc)
+    )
+
+
+def test_spark_shards_grow_with_the_drop() -> None:
+    assert [spark_shards(n) for n in (100_000, 1_000_000, 10_000_000)] == [4, 4, 20]
+
+
+def test_tree_peak_sees_a_child_process() -> None:
+    code = "import time; x = bytearray(200 * 2**20); t = time.process_time()\nwhile time.process_time() - t < 0.5: pass\ntime.sleep(0.5)"
+    with TreePeak(every=0.1) as tree:
+        subprocess.run([sys.executable, "-c", code], check=True)
+    peaks = tree.peaks()
+    assert peaks["workers_peak_rss_mb"] >= 200  # (a Spark test's JVM may be a child too)
+    assert peaks["tree_peak_rss_mb"] > peaks["workers_peak_rss_mb"]
+    assert peaks["children_cpu_seconds"] >= 0.4  # the child's half second of work, sampled

@@ -45,7 +45,9 @@ def session(master: str | None = None, shards: int | None = None) -> Any:
 
 def local_driver_memory(master: str | None) -> str | None:
     """The driver heap of a local Spark (its executors live in the driver's JVM; Spark's 1g
-    default runs out on a million transfers): 40 % of the machine's memory, at least 2g. None
+    default runs out on a million transfers): a quarter of the machine's memory, at least 2g,
+    since the rest is shared with this Python process (the run's data, the alerts, the report)
+    and the executors' Python workers (a shard or chunk each, materialised in polars). None
     when not local or already set (``SPARK_DRIVER_MEMORY``, ``--driver-memory`` in
     ``PYSPARK_SUBMIT_ARGS``, or ``spark-submit``).
 
@@ -61,4 +63,4 @@ def local_driver_memory(master: str | None) -> str | None:
     if master is None and os.environ.get("SPARK_ENV_LOADED"):  # under spark-submit
         return None
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    return f"{max(2048, int(total_mb * 0.4))}m"
+    return f"{max(2048, total_mb // 4)}m"

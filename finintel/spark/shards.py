@@ -395,11 +395,12 @@ def _focus_task(
             group_by="party" if kt == "entity" else kt, base_currency=currency, lists=lists
         )
         own_focus = pl.col("focus").is_in(owned.implode())
-        plans: list[pl.LazyFrame] = []
-        for _, rule in mine_i:
+        done: list[pl.DataFrame] = []
+        for _, rule in mine_i:  # one rule at a time: the peak is the largest rule's, not the sum
             kept, evidence = rule_windows(rule, lf, ctx, rule.params)
-            plans += [kept.filter(own_focus & within("end", lo, hi)), evidence.filter(own_focus)]
-        done = pl.collect_all(plans)
+            done += pl.collect_all(
+                [kept.filter(own_focus & within("end", lo, hi)), evidence.filter(own_focus)]
+            )
         ids = [i for i, _ in mine_i for _ in range(2)]
         return pa.table(
             {
@@ -567,14 +568,15 @@ def _time_task(
         length = chunk_windows * lookbacks[g]
         lf = canonical(table).lazy()
         by_entity = canonical(table, True).lazy() if "src_entity" in table.column_names else lf
-        plans = []
-        for i, rule in groups[g]:
+        done: list[pl.DataFrame] = []
+        for i, rule in groups[g]:  # one rule at a time: the peak is the largest rule's
             entity = rule.group_by == "entity"
             group = "party" if entity else rule.group_by
             ctx = RunContext(group_by=group, base_currency=currency, lists=lists)
             kept, evidence = rule_windows(rule, by_entity if entity else lf, ctx, params[i])
-            plans += [kept.filter(within("end", c * length, (c + 1) * length)), evidence]
-        done = pl.collect_all(plans)
+            done += pl.collect_all(
+                [kept.filter(within("end", c * length, (c + 1) * length)), evidence]
+            )
         ids, part, blobs = [], [], []
         for k, (i, _) in enumerate(groups[g]):
             for name, frame in (("w", done[2 * k]), ("e", done[2 * k + 1])):

@@ -62,3 +62,23 @@ def test_trace_refuses_an_unknown_engine_before_reading() -> None:
     with pytest.raises(UsageError, match="unknown engine 'flink'") as err:
         finintel.trace(object(), "S", engine="flink")  # the data is never read
     assert err.value.code == "FI182"
+
+
+def test_a_local_driver_gets_a_quarter_of_the_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    module = importlib.import_module("finintel.spark.session")  # the package exports session()
+    for name in ("SPARK_DRIVER_MEMORY", "PYSPARK_SUBMIT_ARGS", "SPARK_ENV_LOADED"):
+        monkeypatch.delenv(name, raising=False)
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 24 * 2**30 // 4096}
+    monkeypatch.setattr(module.os, "sysconf", lambda name: pages[name])
+    assert module.local_driver_memory("local[2]") == "6144m"  # 24 GiB / 4
+    assert module.local_driver_memory(None) == "6144m"
+    assert module.local_driver_memory("spark://host:7077") is None
+    pages["SC_PHYS_PAGES"] = 4 * 2**30 // 4096
+    assert module.local_driver_memory("local[2]") == "2048m"  # at least 2g
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--driver-memory 3g pyspark-shell")
+    assert module.local_driver_memory("local[2]") is None
+    monkeypatch.delenv("PYSPARK_SUBMIT_ARGS")
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "5g")
+    assert module.local_driver_memory("local[2]") is None
