@@ -26,6 +26,9 @@ import polars as pl
 #: Shorter national numbers are service or extension numbers, not a person's phone.
 MIN_DIGITS = 6
 
+#: Distinct numbers parsed per slice by :func:`e164`.
+PARSE_BATCH = 500_000
+
 
 @lru_cache(maxsize=1 << 20)  # the rules and link steps of one run parse the same numbers
 def _parse(phone: str, region: str | None) -> str | None:
@@ -48,8 +51,14 @@ def e164(frame: pl.DataFrame, phone: str, country: str | None = None) -> pl.Seri
         pl.col(phone).cast(pl.String).alias("p"), region.cast(pl.String).alias("r")
     )
     distinct = pairs.filter(pl.col("p").is_not_null()).unique()
-    parsed = [_parse(p, r) for p, r in distinct.iter_rows()]
-    lookup = distinct.with_columns(pl.Series("e", parsed, dtype=pl.String))
+    # parsed a slice at a time: tens of millions of numbers as Python strings at once would
+    # take several times the memory of the column they become
+    parsed = [
+        pl.Series("e", [_parse(p, r) for p, r in distinct.slice(start, PARSE_BATCH).iter_rows()])
+        for start in range(0, distinct.height, PARSE_BATCH)
+    ]
+    found = pl.concat(parsed) if parsed else pl.Series("e", [], dtype=pl.String)
+    lookup = distinct.with_columns(found.cast(pl.String).alias("e"))
     return pairs.join(lookup, on=["p", "r"], how="left", nulls_equal=True, maintain_order="left")[
         "e"
     ].alias(phone)

@@ -104,3 +104,15 @@ def test_phone_prefilter_keeps_every_number_that_reads_as_a_wanted_one() -> None
     plain = one.filter(pl.col("phone").str.contains(r"^\s*\+?[0-9 ().\-]*$"))
     assert set(plain.get_column("e").drop_nulls()) == {"+442079460958"}
     assert one.height < 10
+
+
+def test_phones_parsed_in_slices_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    import finintel.identifiers as identifiers
+    from finintel.synth.identities import identities
+
+    parties = identities(300, seed=8).parties.select("phone", "country")
+    whole = e164(parties, "phone", "country")
+    monkeypatch.setattr(identifiers, "PARSE_BATCH", 7)
+    identifiers._parse.cache_clear()
+    assert e164(parties, "phone", "country").to_list() == whole.to_list()
+    assert whole.drop_nulls().len() > 100

@@ -107,6 +107,33 @@ def normalise_name(name: pl.Expr) -> pl.Expr:
     return name_key(name)
 
 
+def one_part_keys(members: pl.LazyFrame) -> pl.LazyFrame:
+    """The keys whose names all share one name part: :func:`name_groups` links names that
+    share a part, so such a key's names are one group (a household's phone: the family
+    name). A cheap exact filter before the grouping, whose links grow with the names.
+
+    >>> m = pl.LazyFrame({"key": ["p:1", "p:1", "p:2", "p:2"],
+    ...                   "_name": ["mhmd l", "ftm l", "mhmd l", "hsn mr"]})
+    >>> one_part_keys(m).collect()["key"].to_list()
+    ['p:1']
+    """
+    nodes = members.select("key", "_name").drop_nulls().unique()
+    names = nodes.group_by("key").agg(pl.len().alias("_n"))
+    parts = (
+        nodes.with_columns(pl.col("_name").str.split(" ").alias("_part"))
+        .explode("_part")
+        .filter(pl.col("_part").str.len_chars() > 0)
+        .unique()
+    )
+    widest = (
+        parts.group_by("key", "_part")
+        .agg(pl.len().alias("_c"))
+        .group_by("key")
+        .agg(pl.col("_c").max().alias("_m"))
+    )
+    return names.join(widest, on="key").filter(pl.col("_m") == pl.col("_n")).select("key")
+
+
 def name_groups(members: pl.LazyFrame, rounds: int = 6) -> pl.LazyFrame:
     """Group the names of each identifier key: names that may be one person's are one name.
 
@@ -372,6 +399,9 @@ class SharedIdentifier:
         if self._names(params) == "keys":
             members = members.with_columns(pl.col("_name").alias("_group"))
         else:
+            if min_names >= 2:  # one family's phone: its names are one group, never enough
+                members = members.join(one_part_keys(members), on="key", how="anti")
+                members = members.collect().lazy()
             members = members.join(name_groups(members), on=["key", "_name"], how="left")
         keys = (
             members.group_by("key")
