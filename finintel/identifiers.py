@@ -51,14 +51,7 @@ def e164(frame: pl.DataFrame, phone: str, country: str | None = None) -> pl.Seri
         pl.col(phone).cast(pl.String).alias("p"), region.cast(pl.String).alias("r")
     )
     distinct = pairs.filter(pl.col("p").is_not_null()).unique()
-    # parsed a slice at a time: tens of millions of numbers as Python strings at once would
-    # take several times the memory of the column they become
-    parsed = [
-        pl.Series("e", [_parse(p, r) for p, r in distinct.slice(start, PARSE_BATCH).iter_rows()])
-        for start in range(0, distinct.height, PARSE_BATCH)
-    ]
-    found = pl.concat(parsed) if parsed else pl.Series("e", [], dtype=pl.String)
-    lookup = distinct.with_columns(found.cast(pl.String).alias("e"))
+    lookup = distinct.with_columns(e164_rows(distinct, "p", "r").alias("e"))
     return pairs.join(lookup, on=["p", "r"], how="left", nulls_equal=True, maintain_order="left")[
         "e"
     ].alias(phone)
@@ -84,6 +77,20 @@ def could_be_phone(phone: pl.Expr, numbers: Sequence[str]) -> pl.Expr:
     digits = text.str.replace_all(r"[^0-9]", "")
     plain = text.str.contains(_PLAIN_PHONE)
     return text.is_not_null() & (~plain | digits.str.slice(-MIN_DIGITS).is_in(tails))
+
+
+def e164_rows(frame: pl.DataFrame, phone: str, country: str) -> pl.Series:
+    """:func:`e164` of each row of ``frame`` as it is (no de-duplication: for rows already
+    distinct, e.g. the distinct numbers of a large table, which need no join back)."""
+    # parsed a slice at a time: tens of millions of numbers as Python strings at once would
+    # take several times the memory of the column they become
+    pairs = frame.select(pl.col(phone).cast(pl.String), pl.col(country).cast(pl.String))
+    parsed = [
+        pl.Series(phone, [_parse(p, r) if p is not None else None for p, r in part.iter_rows()])
+        for part in pairs.iter_slices(PARSE_BATCH)
+    ]
+    found = pl.concat(parsed) if parsed else pl.Series(phone, [], dtype=pl.String)
+    return found.cast(pl.String)
 
 
 def ip_text(text: str) -> str | None:

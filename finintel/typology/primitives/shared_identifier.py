@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from finintel.errors import FinintelError
-from finintel.identifiers import e164, ip_addresses
+from finintel.identifiers import e164, e164_rows, ip_addresses
 from finintel.names import name_key
 from finintel.schema import PARTIES, UTC_TS
 from finintel.typology.primitives.base import (
@@ -476,22 +476,39 @@ def _candidates(
 ) -> pl.DataFrame:
     """``party_id, _name, key, identifier, weight`` of the parties whose ``identifier`` key is
     recorded under at least ``min_names`` name keys (grouping can only merge names: other keys
-    cannot trigger). One identifier at a time, and only the candidates kept: the parties of a
-    large store are read once per identifier, on three columns."""
-    members = (
-        parties.select(
+    cannot trigger). One identifier at a time, streamed from the parties, and only the
+    candidates kept: a large store's parties are never all in memory."""
+    if identifier == "phone":  # parsed once per distinct number (in Python), then joined
+        pairs = (
+            parties.select(pl.col("phone").cast(pl.String), pl.col("country").cast(pl.String))
+            .filter(pl.col("phone").is_not_null())
+            .unique()
+            .collect(engine="streaming")
+        )
+        parsed = e164_rows(pairs, "phone", "country")
+        keyed = pairs.with_columns(("phone:" + parsed).alias("key")).drop_nulls("key")
+        del pairs, parsed
+        members = parties.join(
+            keyed.lazy(), on=["phone", "country"], how="inner", nulls_equal=True
+        ).select(pl.col("party_id").cast(pl.String), "_name", "key")
+    else:
+        members = parties.select(
             pl.col("party_id").cast(pl.String), "_name", normalise_identifier(identifier)
         )
-        .filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
-        .collect()  # once: phone parsing runs in Python per distinct number
-    )
+    members = members.filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
     candidates = (
-        members.group_by("key")
-        .agg(pl.col("_name").drop_nulls().n_unique().alias("_n"))
-        .filter(pl.col("_n") >= min_names)
+        members.select("key", "_name")
+        .drop_nulls()
+        .unique()
+        .group_by("key")
+        .len()
+        .filter(pl.col("len") >= min_names)
         .select("key")
     )
-    return members.join(candidates, on="key", how="semi").with_columns(
+    found = members.join(candidates, on="key", how="semi").collect(
+        engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False)
+    )
+    return found.with_columns(
         pl.lit(identifier, dtype=pl.String).alias("identifier"),
         pl.lit(weight, dtype=pl.Float64).alias("weight"),
     )
