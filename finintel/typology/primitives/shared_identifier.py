@@ -393,16 +393,14 @@ class SharedIdentifier:
         )
         parties = parties.join(names.lazy(), on="name", how="left", nulls_equal=True)
         min_names = int(self._p(params, "min_names"))
+        grouped = self._names(params) != "keys"
         members = pl.concat(
-            [_candidates(parties, ident, weights[ident], min_names) for ident in idents]
+            [_candidates(parties, ident, weights[ident], min_names, grouped) for ident in idents]
         ).lazy()
-        if self._names(params) == "keys":
-            members = members.with_columns(pl.col("_name").alias("_group"))
-        else:
-            if min_names >= 2:  # one family's phone: its names are one group, never enough
-                members = members.join(one_part_keys(members), on="key", how="anti")
-                members = members.collect().lazy()
+        if grouped:
             members = members.join(name_groups(members), on=["key", "_name"], how="left")
+        else:
+            members = members.with_columns(pl.col("_name").alias("_group"))
         keys = (
             members.group_by("key")
             .agg(
@@ -471,13 +469,21 @@ class SharedIdentifier:
         return Plan(windows, evidence)
 
 
+#: Parts (by hash of the key) the parties' identifier keys are counted in, one after the
+#: other: each part's keys and names fit in memory however many parties a store holds.
+KEY_PARTS = 8
+
+
 def _candidates(
-    parties: pl.LazyFrame, identifier: str, weight: float, min_names: int
+    parties: pl.LazyFrame, identifier: str, weight: float, min_names: int, grouped: bool
 ) -> pl.DataFrame:
     """``party_id, _name, key, identifier, weight`` of the parties whose ``identifier`` key is
     recorded under at least ``min_names`` name keys (grouping can only merge names: other keys
-    cannot trigger). One identifier at a time, streamed from the parties, and only the
-    candidates kept: a large store's parties are never all in memory."""
+    cannot trigger) and, when names are ``grouped``, whose names do not all share a part (one
+    family's phone: one group, never enough). One identifier at a time, streamed from the
+    parties in :data:`KEY_PARTS` parts by key, and only the candidates kept: a large store's
+    parties are never all in memory."""
+    keyed: pl.DataFrame | None = None
     if identifier == "phone":  # parsed once per distinct number (in Python), then joined
         pairs = (
             parties.select(pl.col("phone").cast(pl.String), pl.col("country").cast(pl.String))
@@ -488,27 +494,34 @@ def _candidates(
         parsed = e164_rows(pairs, "phone", "country")
         keyed = pairs.with_columns(("phone:" + parsed).alias("key")).drop_nulls("key")
         del pairs, parsed
-        members = parties.join(
-            keyed.lazy(), on=["phone", "country"], how="inner", nulls_equal=True
-        ).select(pl.col("party_id").cast(pl.String), "_name", "key")
-    else:
-        members = parties.select(
-            pl.col("party_id").cast(pl.String), "_name", normalise_identifier(identifier)
+    found = []
+    for part in range(KEY_PARTS):
+        mine = pl.col("key").hash(seed=0) % KEY_PARTS == part
+        if keyed is not None:
+            members = parties.join(
+                keyed.filter(mine).lazy(), on=["phone", "country"], how="inner", nulls_equal=True
+            ).select(pl.col("party_id").cast(pl.String), "_name", "key")
+        else:
+            members = parties.select(
+                pl.col("party_id").cast(pl.String), "_name", normalise_identifier(identifier)
+            ).filter(mine)
+        members = members.filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
+        candidates = (
+            members.select("key", "_name")
+            .drop_nulls()
+            .unique()
+            .group_by("key")
+            .len()
+            .filter(pl.col("len") >= min_names)
+            .select("key")
         )
-    members = members.filter(pl.col("key").is_not_null() & pl.col("party_id").is_not_null())
-    candidates = (
-        members.select("key", "_name")
-        .drop_nulls()
-        .unique()
-        .group_by("key")
-        .len()
-        .filter(pl.col("len") >= min_names)
-        .select("key")
-    )
-    found = members.join(candidates, on="key", how="semi").collect(
-        engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False)
-    )
-    return found.with_columns(
+        kept = members.join(candidates, on="key", how="semi").collect(
+            engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False)
+        )
+        if grouped and min_names >= 2:
+            kept = kept.join(one_part_keys(kept.lazy()).collect(), on="key", how="anti")
+        found.append(kept)
+    return pl.concat(found).with_columns(
         pl.lit(identifier, dtype=pl.String).alias("identifier"),
         pl.lit(weight, dtype=pl.Float64).alias("weight"),
     )
