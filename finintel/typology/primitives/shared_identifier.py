@@ -469,6 +469,10 @@ class SharedIdentifier:
         return Plan(windows, evidence)
 
 
+#: The identifiers normalised in Python (phone numbers, IP addresses), by the columns they
+#: are read from: each distinct value is read once, not once per party and part.
+_PARSED = {"phone": ("phone", "country"), "ip_address": ("ip_address",)}
+
 #: Parts (by hash of the key) the parties' identifier keys are counted in, one after the
 #: other: each part's keys and names fit in memory however many parties a store holds.
 KEY_PARTS = 8
@@ -484,22 +488,26 @@ def _candidates(
     parties in :data:`KEY_PARTS` parts by key, and only the candidates kept: a large store's
     parties are never all in memory."""
     keyed: pl.DataFrame | None = None
-    if identifier == "phone":  # parsed once per distinct number (in Python), then joined
-        pairs = (
-            parties.select(pl.col("phone").cast(pl.String), pl.col("country").cast(pl.String))
-            .filter(pl.col("phone").is_not_null())
+    raw = _PARSED.get(identifier)
+    if raw is not None:  # read in Python: once per distinct value, then joined
+        distinct = (
+            parties.select([pl.col(c).cast(pl.String) for c in raw])
+            .filter(pl.col(identifier).is_not_null())
             .unique()
             .collect(engine="streaming")
         )
-        parsed = e164_rows(pairs, "phone", "country")
-        keyed = pairs.with_columns(("phone:" + parsed).alias("key")).drop_nulls("key")
-        del pairs, parsed
+        if identifier == "phone":
+            key = "phone:" + e164_rows(distinct, "phone", "country")
+        else:
+            key = distinct.select(normalise_identifier(identifier)).to_series()
+        keyed = distinct.with_columns(key.alias("key")).drop_nulls("key")
+        del distinct, key
     found = []
     for part in range(KEY_PARTS):
         mine = pl.col("key").hash(seed=0) % KEY_PARTS == part
-        if keyed is not None:
+        if keyed is not None and raw is not None:
             members = parties.join(
-                keyed.filter(mine).lazy(), on=["phone", "country"], how="inner", nulls_equal=True
+                keyed.filter(mine).lazy(), on=list(raw), how="inner", nulls_equal=True
             ).select(pl.col("party_id").cast(pl.String), "_name", "key")
         else:
             members = parties.select(
