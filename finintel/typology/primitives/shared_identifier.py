@@ -394,8 +394,15 @@ class SharedIdentifier:
         parties = parties.join(names.lazy(), on="name", how="left", nulls_equal=True)
         min_names = int(self._p(params, "min_names"))
         grouped = self._names(params) != "keys"
+        max_names = self._p(params, "max_names")
+        # counting name keys, a key's count is already its distinct names: over max_names it
+        # is left out here (grouped, names may still merge below it)
+        most = None if grouped or max_names is None else int(max_names)
         members = pl.concat(
-            [_candidates(parties, ident, weights[ident], min_names, grouped) for ident in idents]
+            [
+                _candidates(parties, ident, weights[ident], (min_names, most), grouped)
+                for ident in idents
+            ]
         ).lazy()
         if grouped:
             members = members.join(name_groups(members), on=["key", "_name"], how="left")
@@ -411,7 +418,6 @@ class SharedIdentifier:
             )
             .filter(pl.col("distinct_names") >= min_names)
         )
-        max_names = self._p(params, "max_names")
         if max_names is not None:
             keys = keys.filter(pl.col("distinct_names") <= int(max_names))
         holders = (
@@ -479,14 +485,22 @@ KEY_PARTS = 8
 
 
 def _candidates(
-    parties: pl.LazyFrame, identifier: str, weight: float, min_names: int, grouped: bool
+    parties: pl.LazyFrame,
+    identifier: str,
+    weight: float,
+    names: tuple[int, int | None],
+    grouped: bool,
 ) -> pl.DataFrame:
     """``party_id, _name, key, identifier, weight`` of the parties whose ``identifier`` key is
-    recorded under at least ``min_names`` name keys (grouping can only merge names: other keys
-    cannot trigger) and, when names are ``grouped``, whose names do not all share a part (one
+    recorded under at least ``min_names`` and at most ``most`` (``names``; None: no limit)
+    name keys (grouping can only merge names: other keys cannot trigger) and, when names are ``grouped``, whose names do not all share a part (one
     family's phone: one group, never enough). One identifier at a time, streamed from the
     parties in :data:`KEY_PARTS` parts by key, and only the candidates kept: a large store's
     parties are never all in memory."""
+    min_names, most = names
+    counted = pl.col("len") >= min_names
+    if most is not None:
+        counted = counted & (pl.col("len") <= most)
     keyed: pl.DataFrame | None = None
     raw = _PARSED.get(identifier)
     if raw is not None:  # read in Python: once per distinct value, then joined
@@ -520,7 +534,7 @@ def _candidates(
             .unique()
             .group_by("key")
             .len()
-            .filter(pl.col("len") >= min_names)
+            .filter(counted)
             .select("key")
         )
         kept = members.join(candidates, on="key", how="semi").collect(
