@@ -46,7 +46,6 @@ from finintel.typology import chunks
 from finintel.typology.chunks import Grid
 from finintel.typology.engine import (
     ALERT_ORDER,
-    STREAMED,
     Alerts,
     Prepared,
     alerts_table,
@@ -62,7 +61,7 @@ from finintel.typology.engine import (
     streamed_transfers,
     with_party_kinds,
 )
-from finintel.typology.primitives.base import REGISTRY
+from finintel.typology.primitives.base import REGISTRY, STREAMED
 
 log = logging.getLogger("finintel.detect")
 

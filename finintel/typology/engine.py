@@ -4,8 +4,9 @@ For each rule the transfers are narrowed to its scope (channels, ``where``), its
 the candidate windows and the evidence, the windows meeting the primitive's thresholds and the
 rule's ``having`` are kept, and the kept windows of one focus that overlap are merged into one
 period. Each period becomes one alert: a busy hub gives one alert per period of activity, not one
-per transaction. The kept-window plans of all rules are collected together (one pass over the
-data), and so are the evidence plans.
+per transaction. The transfers are read once, then each rule's plans are collected one rule at a
+time (:func:`detect_at_once`), or chunk by chunk with ``time_chunks``
+(:mod:`finintel.typology.chunked`).
 
 An alert's id hashes the rule id, the focus and the start of its period, so an alert that grows
 when later data arrives keeps its id.
@@ -26,12 +27,14 @@ from finintel.graph.tgraph import GraphCache
 from finintel.hashing import digest_text
 from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, PARTIES, RULE_COLUMNS
 from finintel.typology.expr import compile_expr
-from finintel.typology.primitives.base import REGISTRY, Plan, Primitive, RunContext, Threshold
-
-#: Query options of plans streamed over a long history: no common subplan is cached (the
-#: plans of several rules, or two sides of one, read the same transfers: a cache would hold
-#: them all in memory; each reads them again instead).
-STREAMED = pl.QueryOptFlags(comm_subplan_elim=False)
+from finintel.typology.primitives.base import (
+    REGISTRY,
+    STREAMED,
+    Plan,
+    Primitive,
+    RunContext,
+    Threshold,
+)
 
 #: The order of an alerts table.
 ALERT_ORDER = ("typology", "focus", "first_ts", "alert_id")

@@ -184,6 +184,11 @@ def format_amount(amount: float, currency: str) -> str:
 #: kind → primitive instance; filled by :mod:`finintel.typology.primitives`.
 REGISTRY: dict[str, Primitive] = {}
 
+#: Query options of plans streamed over a long history (or all of a store's parties): no
+#: common subplan is cached (the plans of several rules, or two sides of one, read the same
+#: rows: a cache would hold them all in memory; each reads them again instead).
+STREAMED = pl.QueryOptFlags(comm_subplan_elim=False)
+
 
 def register(primitive: Primitive) -> Primitive:
     """Add a primitive to :data:`REGISTRY` (a kind may be registered once)."""

@@ -51,6 +51,7 @@ from finintel.names import name_key
 from finintel.schema import PARTIES, UTC_TS
 from finintel.typology.primitives.base import (
     GROUP_BY,
+    STREAMED,
     ParamSpec,
     Plan,
     RunContext,
@@ -493,10 +494,10 @@ def _candidates(
 ) -> pl.DataFrame:
     """``party_id, _name, key, identifier, weight`` of the parties whose ``identifier`` key is
     recorded under at least ``min_names`` and at most ``most`` (``names``; None: no limit)
-    name keys (grouping can only merge names: other keys cannot trigger) and, when names are ``grouped``, whose names do not all share a part (one
-    family's phone: one group, never enough). One identifier at a time, streamed from the
-    parties in :data:`KEY_PARTS` parts by key, and only the candidates kept: a large store's
-    parties are never all in memory."""
+    name keys (grouping can only merge names: other keys cannot trigger) and, when names are
+    ``grouped``, whose names do not all share a part (one family's phone: one group, never
+    enough). One identifier at a time, streamed from the parties in :data:`KEY_PARTS` parts by
+    key, and only the candidates kept: a large store's parties are never all in memory."""
     min_names, most = names
     counted = pl.col("len") >= min_names
     if most is not None:
@@ -538,7 +539,7 @@ def _candidates(
             .select("key")
         )
         kept = members.join(candidates, on="key", how="semi").collect(
-            engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False)
+            engine="streaming", optimizations=STREAMED
         )
         if grouped and min_names >= 2:
             kept = kept.join(one_part_keys(kept.lazy()).collect(), on="key", how="anti")
