@@ -53,6 +53,7 @@ import numpy as np
 import polars as pl
 
 from finintel.errors import UsageError, did_you_mean
+from finintel.frames import compacted
 from finintel.hashing import digest_expr
 from finintel.persons import MERGE, person_members
 from finintel.provenance import (
@@ -365,7 +366,8 @@ def _records(
         .select([pl.col(c).cast(TRANSFERS[c]) for c in TRANSFERS])
         .collect(engine="streaming")
     )
-    return frame, sources.to_list()
+    # compacted: the alerts' records would hold the buffers of every transfer read
+    return compacted(frame), sources.to_list()
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ then checks the given blocks, reading only their cells' transfers).
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import time
@@ -41,6 +40,7 @@ from typing import Any
 import polars as pl
 
 from finintel.errors import UsageError
+from finintel.frames import compacted
 from finintel.graph.tgraph import GraphCache
 from finintel.typology import chunks
 from finintel.typology.chunks import Grid
@@ -171,8 +171,8 @@ def _chunked(
                 (carried, next_lo),
             )
             for i, (mine, ev) in found.items():
-                windows[i].append(_compact(mine))
-                evidence[i].append(_compact(ev))
+                windows[i].append(compacted(mine))
+                evidence[i].append(compacted(ev))
         log.info(
             "time chunk %d/%d detected (%.0f s so far)",
             c + 1,
@@ -269,14 +269,6 @@ def _group(
     return {i: (mine, ev) for (i, _), mine, ev in zip(plans, owned, evidence, strict=True)}
 
 
-def _compact(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` in buffers of its own: a filtered string column still points into the
-    chunk's buffers, which would keep every chunk's transfers alive to the end."""
-    out = io.BytesIO()
-    frame.write_ipc(out)
-    return pl.read_ipc(out.getvalue())
-
-
 def _next_carry(
     rule: Any,
     lists: dict[str, list[object]],
@@ -293,7 +285,7 @@ def _next_carry(
     scoped = scope(rule, frame.lazy(), lists).select(columns)
     parts = [scoped] if carried is None else [carried.lazy(), scoped]
     last = chunks.last_before(pl.concat(parts), until, chunks.carry_keys(rule.group_by))
-    return _compact(last.collect())
+    return compacted(last.collect())
 
 
 def _inside(evidence: pl.LazyFrame, windows: pl.DataFrame) -> pl.LazyFrame:

@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from finintel.frames import compacted
 from finintel.graph.tgraph import GraphCache
 from finintel.hashing import digest_text
 from finintel.schema import ALERTS, MOVED_STATUS, ORGANISATION_ID_TYPES, PARTIES, RULE_COLUMNS
@@ -388,7 +389,7 @@ def prepare(data: Any, rules: Any, entities: Any = None) -> Prepared:
     parties resolved once here unless ``entities`` are given)."""
     moved, parties, currency = _transfers(data)
     # one party per row on two narrow columns; streamed: a store may hold tens of millions
-    kinds = None if parties is None else party_kinds(parties).collect(engine="streaming")
+    kinds = None if parties is None else compacted(party_kinds(parties).collect(engine="streaming"))
     transfers = with_party_kinds(moved, None if kinds is None else kinds.lazy())
     if needs_entities(rules) and entities is None:
         from finintel.resolve import account_holders, resolve
@@ -470,8 +471,11 @@ def detect_at_once(
         )
         for rule in rules.rules
     ]
+    # compacted: a rule's few kept rows would otherwise hold the buffers they were read from
     kept = [
-        kept_windows(r, p, plan.windows, lists).collect(engine=engine, optimizations=opts)
+        compacted(
+            kept_windows(r, p, plan.windows, lists).collect(engine=engine, optimizations=opts)
+        )
         for r, p, plan in plans
     ]
     skipped_frames = (
@@ -487,7 +491,9 @@ def detect_at_once(
         in_periods(plan.evidence, periods)
         for (_, _, plan), periods in zip(plans, period_frames, strict=True)
     ]
-    evidence = [plan.collect(engine=engine, optimizations=opts) for plan in evidence_plans]
+    evidence = [
+        compacted(plan.collect(engine=engine, optimizations=opts)) for plan in evidence_plans
+    ]
     rows: list[dict[str, Any]] = []
     for i, ((rule, prim, _), periods, ev) in enumerate(
         zip(plans, period_frames, evidence, strict=True)
@@ -548,7 +554,7 @@ def skipped_accounts(
         engine="streaming" if streaming else "auto",
         optimizations=STREAMED if streaming else pl.QueryOptFlags(),
     )
-    return dict(zip(plans, found, strict=True))
+    return {i: compacted(frame) for i, frame in zip(plans, found, strict=True)}
 
 
 def alerts_table(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:

@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from finintel.errors import FinintelError
+from finintel.frames import compacted
 from finintel.identifiers import e164, e164_rows, ip_addresses
 from finintel.names import name_key
 from finintel.schema import PARTIES, UTC_TS
@@ -386,7 +387,7 @@ class SharedIdentifier:
             return empty_plan(self.metrics(params))
         parties = _parties(ctx.parties).with_columns(pl.col("name").cast(pl.String))
         # name keys per distinct name (many parties are one name written again)
-        names = (
+        names = compacted(
             parties.select("name")
             .unique()
             .with_columns(normalise_name(pl.col("name")).alias("_name"))
@@ -511,6 +512,7 @@ def _candidates(
             .unique()
             .collect(engine="streaming")
         )
+        distinct = compacted(distinct)
         if identifier == "phone":
             key = "phone:" + e164_rows(distinct, "phone", "country")
         else:
@@ -538,8 +540,11 @@ def _candidates(
             .filter(counted)
             .select("key")
         )
-        kept = members.join(candidates, on="key", how="semi").collect(
-            engine="streaming", optimizations=STREAMED
+        # compacted: the few rows kept would hold the buffers of all the parties read
+        kept = compacted(
+            members.join(candidates, on="key", how="semi").collect(
+                engine="streaming", optimizations=STREAMED
+            )
         )
         if grouped and min_names >= 2:
             kept = kept.join(one_part_keys(kept.lazy()).collect(), on="key", how="anti")

@@ -47,6 +47,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from finintel.errors import ErrorList, FinintelError
+from finintel.frames import compacted
 from finintel.identifiers import could_be_phone, e164
 from finintel.names import PARTICLES, name_key
 from finintel.schema import PARTIES, UTC_TS
@@ -242,10 +243,9 @@ class Watchlist:
             keys = targets.keys.filter(pl.col("field") == "account").select("target", "key")
             wanted = normalise_account(pl.col("account")).is_in(keys.get_column("key").implode())
             accounts = (  # the few matching accounts, read once (streamed: all the sides)
-                sides.select("account")
-                .filter(wanted)
-                .unique()
-                .collect(engine="streaming")
+                compacted(
+                    sides.select("account").filter(wanted).unique().collect(engine="streaming")
+                )
                 .with_columns(normalise_account(pl.col("account")).alias("key"))
                 .join(keys, on="key")
                 .select("account", *_exact("account"))
