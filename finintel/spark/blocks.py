@@ -16,14 +16,16 @@ engine's code.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from finintel.errors import DataError
-from finintel.spark.shards import blob, canonical
+from finintel.schema import RULE_COLUMNS
+from finintel.spark.shards import canonical, gather, result
 from finintel.typology.chunks import US, bipartite_blocks, block_cells
 from finintel.typology.engine import alerts_table, kept_windows, rule_alerts, scope
 from finintel.typology.primitives.base import REGISTRY
@@ -166,22 +168,17 @@ def _task(
     chunk_windows: int,
     windows: Mapping[int, int],
 ) -> Callable[[Any, Any], Any]:
-    def run(key: Any, table: Any) -> Any:
-        import pyarrow as pa
-
+    def run(
+        key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch]
+    ) -> Iterator[pa.RecordBatch]:
         i, c = int(key[0].as_py()), int(key[1].as_py())
         rule = rules[i]
         length = chunk_windows * windows[i]
-        frame = scope(rule, canonical(table).lazy(), _lists(lists)).collect()
+        sent = canonical(gather(batches, list(RULE_COLUMNS))).lazy()
+        frame = scope(rule, sent, _lists(lists)).collect()
         prim = REGISTRY[rule.kind]
         assert isinstance(prim, Bipartite)
         found, evidence = prim.check(frame, blocks[i], rule.params, c * length, (c + 1) * length)
-        return pa.table(
-            {
-                "rule": pa.array([i, i], pa.int32()),
-                "part": pa.array(["w", "e"], pa.string()),
-                "ipc": pa.array([blob(found), blob(evidence)], pa.binary()),
-            }
-        )
+        yield result([i, i], ["w", "e"], [found, evidence])
 
     return run
