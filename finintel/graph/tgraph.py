@@ -243,3 +243,14 @@ class GraphCache:
                 self._graphs[key] = make()
                 self.builds += 1
             return self._graphs[key]
+
+    def release(self) -> None:
+        """Forget the graphs, and what each one cached: a capped graph and the graph it was
+        capped from refer to each other (:attr:`TGraph.base`, its cache), so without this they
+        stay in memory until Python's cycle collector happens to run, beside the next rules'."""
+        with self._lock:
+            for graph in self._graphs.values():
+                if graph.base is not None:
+                    graph.base._cache.clear()
+                graph._cache.clear()
+            self._graphs.clear()

@@ -266,6 +266,7 @@ def _group(
     evidence = pl.collect_all(
         [_inside(ev_plan, mine) for (_, ev_plan), mine in zip(plans, owned, strict=True)]
     )
+    graphs.release()
     return {i: (mine, ev) for (i, _), mine, ev in zip(plans, owned, evidence, strict=True)}
 
 

@@ -494,6 +494,7 @@ def detect_at_once(
     evidence = [
         compacted(plan.collect(engine=engine, optimizations=opts)) for plan in evidence_plans
     ]
+    graphs.release()
     rows: list[dict[str, Any]] = []
     for i, ((rule, prim, _), periods, ev) in enumerate(
         zip(plans, period_frames, evidence, strict=True)
