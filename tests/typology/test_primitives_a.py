@@ -149,6 +149,9 @@ SMALL = [
 PARAMS: dict[str, dict[str, Any]] = {
     "aggregate": {"window": "1d", "measures": {"agents": "distinct(src_agent)"}},
     "corridor": {"from": ["FR"]},
+    # low enough that some foci keep their windows (the others are pruned)
+    "fan_in": {"min_counterparties": 1},
+    "fan_out": {"min_counterparties": 1},
 }
 
 
@@ -363,6 +366,10 @@ def test_fan_in_window_straddling_midnight_and_month_end() -> None:
     assert not fires("fan_in", w, {**params, "min_countries": 4})
     # min_countries 0 means not checked
     assert fires("fan_in", {**w, "distinct_src_countries": 0}, {"min_counterparties": 5})
+    # R has five senders from three countries in all: with a sixth sender or a fourth country
+    # needed none of its windows can fire, and none is computed
+    assert run("fan_in", FAN_ROWS, {**params, "min_counterparties": 6})[0].is_empty()
+    assert run("fan_in", FAN_ROWS, {**params, "min_countries": 4})[0].is_empty()
 
 
 def test_fan_in_start_of_window_is_open() -> None:
@@ -423,9 +430,13 @@ def test_fan_in_by_party() -> None:
         tx("2024-03-01 12:00", "a3", "r1", 10.0, src_party=None, dst_party="Q"),  # by account
         tx("2024-03-01 13:00", "a4", "r3", 10.0, src_party="P2", dst_party=None),  # no focus
     ]
-    windows, evidence = run("fan_in", rows, {"window": "1d"}, group_by="party")
+    params = {"window": "1d", "min_counterparties": 2}
+    windows, evidence = run("fan_in", rows, params, group_by="party")
     assert windows["focus"].unique().to_list() == ["Q"]
     assert at(windows, "Q", "2024-03-01 12:00")["distinct_senders"] == 2
+    # Q has two sending parties in all: three needed, its windows are not computed
+    params = {"window": "1d", "min_counterparties": 3}
+    assert run("fan_in", rows, params, group_by="party")[0].is_empty()
     # party focus: the counterparty accounts and the focus's own accounts
     assert sorted(evidence.select("account", "role").unique().rows()) == [
         ("a1", "sender"),
@@ -454,6 +465,9 @@ def test_fan_out_mirror() -> None:
     assert (
         at(windows, "S", "2024-03-01 00:00")["distinct_receivers"] == 2
     )  # Feb 28 23:30 is outside
+    # T pays one receiver in all: it cannot fire and gets no windows; nor S for a third country
+    assert windows["focus"].unique().to_list() == ["S"]
+    assert run("fan_out", rows, {**params, "min_countries": 3})[0].is_empty()
     assert set(evidence["role"]) == {"receiver"}
     prim = REGISTRY["fan_out"]
     assert fan_out.FanOut.focus_role == "distributor"
@@ -485,6 +499,11 @@ def test_structuring_band_edges() -> None:
     # evidence: the in-band transfers only
     assert sorted(evidence["account"]) == ["b", "c", "e"]
     assert set(evidence["role"]) == {"receiver"}
+    # three in band in all: with four needed no window can fire, none is computed (the
+    # evidence stays: the engine keeps only the kept windows' rows)
+    windows, evidence = run("structuring", rows, {**params, "min_count": 4})
+    assert windows.is_empty()
+    assert evidence.height == 3
 
 
 def test_structuring_original_currency_and_country_thresholds() -> None:
@@ -897,14 +916,50 @@ PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 group_bys = st.sampled_from(["account", "party"])
 
 
+def assert_pruned_match(got: pl.DataFrame, want: ref.Windows, firing: set[str]) -> None:
+    """``got`` has every window of ``want`` for the foci it computed, and it computed every
+    focus in ``firing`` (those with a window that fires): the others are pruned."""
+    computed = set(got["focus"])
+    assert_windows_match(got, {k: v for k, v in want.items() if k[0] in computed})
+    assert firing <= computed, (sorted(firing), sorted(computed))
+
+
 @PROPERTY
-@given(transfer_rows(), st.sampled_from(WINDOWS), st.sampled_from(["in", "out"]), group_bys)
+@given(
+    transfer_rows(),
+    st.sampled_from(WINDOWS),
+    st.sampled_from(["in", "out"]),
+    group_bys,
+    st.sampled_from([1, 2, 3, 5]),
+    st.sampled_from([0, 1, 2, 3]),
+)
 def test_fan_matches_reference(
-    rows: list[dict[str, Any]], window: timedelta, side: str, group_by: str
+    rows: list[dict[str, Any]],
+    window: timedelta,
+    side: str,
+    group_by: str,
+    min_counterparties: int,
+    min_countries: int,
 ) -> None:
     kind = "fan_in" if side == "in" else "fan_out"
-    got, _ = run(kind, rows, {"window": window}, group_by=group_by)
-    assert_windows_match(got, ref.fan(rows, side, window, group_by))
+    params = {
+        "window": window,
+        "min_counterparties": min_counterparties,
+        "min_countries": min_countries,
+    }
+    got, _ = run(kind, rows, params, group_by=group_by)
+    want = ref.fan(rows, side, window, group_by)
+    cp, countries = (
+        ("distinct_senders", "distinct_src_countries")
+        if side == "in"
+        else ("distinct_receivers", "distinct_dst_countries")
+    )
+    firing = {
+        focus
+        for (focus, _), v in want.items()
+        if v[cp] >= min_counterparties and v[countries] >= min_countries
+    }
+    assert_pruned_match(got, want, firing)
 
 
 @PROPERTY
@@ -943,6 +998,7 @@ def test_aggregate_matches_reference(
     st.sampled_from(["band", "split"]),
     st.sampled_from([None, "USD"]),
     st.booleans(),
+    st.sampled_from([1, 2, 3, 4]),
 )
 def test_structuring_matches_reference(
     rows: list[dict[str, Any]],
@@ -951,6 +1007,7 @@ def test_structuring_matches_reference(
     mode: str,
     currency: str | None,
     by_country: bool,
+    min_count: int,
 ) -> None:
     thresholds = {"LY": 3000.0} if by_country else {}
     params = {
@@ -959,6 +1016,7 @@ def test_structuring_matches_reference(
         "mode": mode,
         "currency": currency,
         "thresholds_by_country": thresholds,
+        "min_count": min_count,
     }
     got, evidence = run("structuring", rows, params)
     want = ref.structuring(
@@ -969,7 +1027,10 @@ def test_structuring_matches_reference(
         currency=currency,
         by_country=thresholds,
     )
-    assert_windows_match(got, want)
+    name = "count_in_band" if mode == "band" else "count_below"
+    assert_pruned_match(got, want, {f for (f, _), v in want.items() if v[name] >= min_count})
+    if min_count == 1 or mode == "split":  # nothing is pruned (split mode never prunes)
+        assert_windows_match(got, want)
     kept = ref.structuring_rows(
         rows, window=window, side=side, mode=mode, currency=currency, by_country=thresholds
     )
@@ -1020,9 +1081,9 @@ def test_round_amounts_matches_reference(
     got, _ = run("round_amounts", rows, params)
     want = ref.round_amounts(rows, window, unit, side="both")
     # only foci with min_count round transfers in all get windows (no other can fire), all
-    computed = set(got["focus"])
-    assert_windows_match(got, {k: v for k, v in want.items() if k[0] in computed})
-    assert {k[0] for k, v in want.items() if v["round_count"] >= min_count} <= computed
+    assert_pruned_match(
+        got, want, {f for (f, _), v in want.items() if v["round_count"] >= min_count}
+    )
 
 
 @PROPERTY

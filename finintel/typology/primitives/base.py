@@ -10,6 +10,8 @@ rule's scope) and its parameters. It returns two lazy tables:
     window) and one column per metric in :attr:`Primitive.metrics`. Windows may overlap; the
     engine keeps those where ``condition(params)`` (and the rule's ``having``) holds, merges
     overlapping kept windows of one focus into one period, and builds one alert per period.
+    A kind may leave out every window of a focus none of whose windows can meet its
+    condition (see :func:`.windows.prune_foci`).
 
 ``evidence``
     The transfers that can serve as evidence: columns ``focus``, ``ts``, ``tx_id``, ``source``,

@@ -5,7 +5,8 @@ inflow ends a window ``(ts - window, ts]`` (see :mod:`.windows`) whose metrics a
 ``distinct_senders`` (distinct sending accounts, or parties — a sender without a party counts
 by its account), ``distinct_src_countries`` (distinct non-null ``src_country``), ``count`` and
 ``total`` (sum of ``amount_base``). Trigger: ``distinct_senders >= min_counterparties`` and,
-when ``min_countries > 0``, ``distinct_src_countries >= min_countries``.
+when ``min_countries > 0``, ``distinct_src_countries >= min_countries``. A receiver with fewer
+distinct senders (or countries) in all than that gets no windows: none of them could fire.
 
 :class:`Fan` also implements ``fan_out`` (the mirror image, see :mod:`.fan_out`).
 """
@@ -34,10 +35,12 @@ from finintel.typology.primitives.windows import (
     FOCUS,
     START,
     count,
+    distinct,
     evidence_frame,
     fmt_number,
     focus_frame,
     param,
+    prune_foci,
     rolling_by_focus,
     total,
 )
@@ -91,8 +94,14 @@ class Fan:
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
         frame = focus_frame(transfers, self.side, ctx.group_by)
+        # a window's distinct counterparties (countries) are some of its focus's: foci with
+        # fewer in all than the trigger needs get no windows
+        needs = [distinct(COUNTERPARTY) >= int(self._p(params, "min_counterparties"))]
+        min_countries = int(self._p(params, "min_countries"))
+        if min_countries > 0:
+            needs.append(distinct("counterparty_country") >= min_countries)
         windows = rolling_by_focus(
-            frame,
+            prune_foci(frame, *needs),
             self._p(params, "window"),
             {"count": count(), "total": total()},
             distinct={self.counterparties: COUNTERPARTY, self.countries: "counterparty_country"},

@@ -27,7 +27,6 @@ from finintel.typology.primitives.base import (
     register,
 )
 from finintel.typology.primitives.windows import (
-    FOCUS,
     SIDES,
     count,
     evidence_frame,
@@ -36,6 +35,7 @@ from finintel.typology.primitives.windows import (
     focus_frame,
     param,
     param_error,
+    prune_foci,
     rolling_by_focus,
 )
 from finintel.yamlpos import format_duration
@@ -102,14 +102,9 @@ class RoundAmounts:
         )
         # a window holds at most its focus's round transfers: foci with fewer than min_count
         # in all (nearly every account) cannot fire, and their windows are never computed
-        enough = (
-            frame.group_by(FOCUS)
-            .agg(pl.col("_round").sum().alias("_n"))
-            .filter(pl.col("_n") >= int(self._p(params, "min_count")))
-            .select(FOCUS)
-        )
+        enough = prune_foci(frame, pl.col("_round").sum() >= int(self._p(params, "min_count")))
         windows = rolling_by_focus(
-            frame.join(enough, on=FOCUS, how="semi", maintain_order="left"),
+            enough,
             self._p(params, "window"),
             {"count": count(), "round_count": pl.col("_round").sum().cast(pl.Int64)},
         ).with_columns(

@@ -10,7 +10,8 @@ transfer is ``thresholds_by_country[src_country]`` when listed there, else ``thr
     looked at: each ends a window ``(ts - window, ts]`` (see :mod:`.windows`) with metrics
     ``count_in_band``, ``total`` (their ``amount_base``), ``max_amount`` (largest compared
     amount) and ``threshold`` (the smallest ``T`` among them). Trigger:
-    ``count_in_band >= min_count``.
+    ``count_in_band >= min_count``; a focus with fewer in-band transfers in all gets no
+    windows (none could fire).
 ``mode: split``
     Transfers each under ``T`` whose sum crosses it: only transfers with ``amount < T`` are
     looked at; metrics ``count_below``, ``total``, ``max_amount``, ``sum_amount`` (sum of the
@@ -47,6 +48,7 @@ from finintel.typology.primitives.windows import (
     focus_frame,
     param,
     param_error,
+    prune_foci,
     rolling_by_focus,
     total,
 )
@@ -151,10 +153,9 @@ class Structuring:
         return window
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
-        frame = focus_frame(transfers, self._p(params, "side"), ctx.group_by)
         currency = self._p(params, "currency")
         if currency:
-            frame = frame.filter(pl.col("currency") == str(currency).upper())
+            transfers = transfers.filter(pl.col("currency") == str(currency).upper())
             amount = pl.col("amount")
         else:
             amount = pl.col("amount_base")
@@ -167,7 +168,9 @@ class Structuring:
             if by_country
             else pl.lit(threshold, dtype=pl.Float64)
         )
-        frame = frame.with_columns(amount.cast(pl.Float64).alias("_amount"), t.alias("_threshold"))
+        transfers = transfers.with_columns(
+            amount.cast(pl.Float64).alias("_amount"), t.alias("_threshold")
+        )
         if self._mode(params) == "band":
             band = float(self._p(params, "band"))
             keep = (pl.col("_amount") >= pl.col("_threshold") * (1 - band)) & (
@@ -175,7 +178,8 @@ class Structuring:
             )
         else:
             keep = pl.col("_amount") < pl.col("_threshold")
-        frame = frame.filter(keep)
+        # the transfers looked at are picked before the focus frame sorts them (few, in band)
+        frame = focus_frame(transfers.filter(keep), self._p(params, "side"), ctx.group_by)
         aggs = {
             self._count_name(params): count(),
             "total": total(),
@@ -184,7 +188,13 @@ class Structuring:
         if self._mode(params) == "split":
             aggs["sum_amount"] = total("_amount")
         aggs["threshold"] = pl.col("_threshold").min()
-        windows = rolling_by_focus(frame, self._p(params, "window"), aggs)
+        # band: a window fires with min_count in-band transfers, so foci with fewer in all get
+        # no windows. Split mode does not prune: nearly every transfer is under T, so nearly
+        # every focus has min_count of them and the pruning cost more than it saved.
+        min_count = int(self._p(params, "min_count"))
+        band = self._mode(params) == "band"
+        rolled = prune_foci(frame, pl.len() >= min_count) if band else frame
+        windows = rolling_by_focus(rolled, self._p(params, "window"), aggs)
         return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:

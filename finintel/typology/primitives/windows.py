@@ -21,6 +21,9 @@ The building blocks
 :func:`rolling_by_focus`
     rolling aggregates per focus, one row per ``(focus, end)``; distinct counts through its
     ``distinct=`` argument (run flags in one pass, O(n log n) even for a busy focus).
+:func:`prune_foci`
+    drops the foci whose rows, all taken together, fall short of a count a window needs to
+    fire (a window holds some of its focus's rows): their windows are never built.
 :func:`evidence_frame`
     the evidence rows of :mod:`.base` from a focus frame.
 :func:`distinct`, :func:`count`, :func:`total`
@@ -79,6 +82,7 @@ __all__ = [
     "param",
     "param_error",
     "polars_duration",
+    "prune_foci",
     "rolling_by_focus",
     "rows_with_windows",
     "total",
@@ -405,6 +409,25 @@ def _run_flags(
         )
         .drop(temps)
     )
+
+
+def prune_foci(frame: pl.LazyFrame, *needs: pl.Expr) -> pl.LazyFrame:
+    """The rows of ``frame`` whose focus meets every one of ``needs`` over all its rows.
+
+    A need is a boolean aggregation over a focus's rows, e.g. ``pl.len() >= 3``. A window
+    holds some of its focus's rows, so a count (or a distinct count) over all of them bounds
+    the count of each of its windows: a kind whose trigger implies ``count >= n`` in a window
+    keeps only the foci with at least ``n`` in all (the others, often most accounts, could
+    never fire) and builds no windows for the rest. Row order is kept.
+    """
+    named = [need.alias(f"_need{i}") for i, need in enumerate(needs)]
+    enough = (
+        frame.group_by(FOCUS)
+        .agg(named)
+        .filter(*(pl.col(f"_need{i}") for i in range(len(named))))
+        .select(FOCUS)
+    )
+    return frame.join(enough, on=FOCUS, how="semi", maintain_order="left")
 
 
 def _names(exprs: Sequence[pl.Expr]) -> list[str]:
