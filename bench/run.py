@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -115,6 +116,8 @@ def sub(name: str, size: int, timeout: float | None = None, quiet: bool = False)
                 and "backtrace" not in line
             ]
             tail = (said or ["?"])[-1]
+            if out.returncode == -signal.SIGKILL and not said:
+                tail = "killed (SIGKILL: the kernel's OOM killer, if dmesg says so)"
             r = {"seconds": None, "error": f"exit {out.returncode}: {tail}"}
     r.update(step=name, size=size)
     if quiet:
@@ -267,6 +270,8 @@ def scale_run(size: int, part: int, resume: bool = False, time_chunks: str = "au
     if resume and stem.with_suffix(".json").exists():
         earlier = json.loads(stem.with_suffix(".json").read_text())
         meta["load_average_at_start"] = earlier["meta"]["load_average_at_start"]
+        if earlier["meta"].get("notes"):  # what was written about the earlier attempts
+            meta["notes"] = earlier["meta"]["notes"]
         done = {r["step"]: r for r in earlier["results"] if not r.get("error")}
     else:
         shutil.rmtree(scale.store_path(size, part), ignore_errors=True)
