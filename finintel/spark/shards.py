@@ -13,7 +13,8 @@ Each rule goes one of four ways (:func:`placement`):
 ``time``
     Graph kinds and ``agent_concentration`` (a network-wide median per calendar period). Time
     is cut into chunks of ``chunk_windows × lookback`` (counted from 1970-01-01 UTC); a chunk
-    reads its transfers and the two lookbacks before it, and keeps the kept windows that *end*
+    reads its transfers, the two lookbacks before it and the graph kinds' one after it (what
+    follows a chain can extend it), and keeps the kept windows that *end*
     inside it: a graph instance (under one window long) and all that decides it lies within
     two lookbacks before its end. The driver merges the windows into periods and builds the
     alerts exactly as the local engine does. Degree caps are counted over all data first (a
@@ -65,6 +66,7 @@ from finintel.typology.chunks import (
     cap,
     capped_params,
     lookback_us,
+    overlap,
     placement,
     within,
 )
@@ -561,11 +563,14 @@ def _time(
     targets = []
     for g, (chunks, whole) in owners.items():
         lb, length = lookbacks[g], chunk_windows * lookbacks[g]
+        # what follows a chunk decides too (a chain extended by a later hop is reported only
+        # as its extension): a transfer is also read by the chunk before it, as locally
+        after = max(overlap(r)[1] for _, r in groups[g])
         if whole:  # the last chunk reads every transfer: one task, owning every window
             seq = sf.array(sf.lit(chunks[-1]).cast("bigint"))
         else:
             seq = sf.filter(
-                sf.sequence(sf.floor(ts / length), sf.floor((ts + 2 * lb) / length)),
+                sf.sequence(sf.floor((ts - after) / length), sf.floor((ts + 2 * lb) / length)),
                 _among(chunks),
             )
         targets.append(sf.transform(sf.when(scoped[g], seq).otherwise(none), _tag(g)))

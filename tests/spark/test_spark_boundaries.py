@@ -180,3 +180,29 @@ def test_a_bipartite_chunk_over_the_memory_bound_fails_clearly(spark: Any) -> No
     assert re.search(
         r"\(rule gen-bipartite\) holds [0-9]+ transfers .* limit of 8", err.value.message
     )
+
+
+def test_a_chain_extended_after_a_chunk_boundary_is_found_once(spark: Any) -> None:
+    """A chain's last hop lies after the boundary: the chunk before it must see that hop (its
+    five hops are not maximal), or it reports them besides the six-hop chain."""
+    from finintel.spark import detect as spark_detect
+
+    b = BOUNDARY
+    hops = [
+        _tx(300 + k, b + timedelta(hours=24 * k - 108), f"CHAIN{k}", f"CHAIN{k + 1}",
+            10_000.0 - 100 * k)
+        for k in range(6)
+    ]  # fmt: skip
+    assert hops[4]["ts"] < b < hops[5]["ts"]
+    # a transfer a year before: the chunks do not all read the whole history (not one task)
+    hops.append(_tx(299, b - timedelta(days=365), "OLD-A", "OLD-B", 50.0))
+    data = SimpleNamespace(
+        transfers=pl.DataFrame(hops, schema=TRANSFERS).lazy(),
+        parties=pl.DataFrame(schema=PARTIES),
+        base_currency="EUR",
+    )
+    rules = load_rules(["rules/typologies/graph/layering-chain.yaml"])
+    local = detect(data, rules).table
+    got = spark_detect(data, rules, spark, chunk_windows=CHUNK_WINDOWS).table
+    assert local.height == 1 and local["n_transfers"].to_list() == [6]
+    assert sorted(got["alert_id"]) == sorted(local["alert_id"])
