@@ -6,11 +6,29 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 SHARDS = 4
+
+
+def tx(i: int, ts: datetime, src: str, dst: str, amount: float, **more: Any) -> dict[str, Any]:
+    """A completed EUR bank transfer row ``T{i:04d}`` (canonical columns), with ``more``."""
+    return {
+        "tx_id": f"T{i:04d}",
+        "ts": ts,
+        "src_account": src,
+        "dst_account": dst,
+        "amount": amount,
+        "currency": "EUR",
+        "amount_base": amount,
+        "channel": "bank",
+        "source": "bank",
+        "status": "completed",
+        **more,
+    }
 
 
 @pytest.fixture(scope="session")

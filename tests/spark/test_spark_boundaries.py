@@ -15,7 +15,7 @@ from finintel.schema import PARTIES, TRANSFERS
 from finintel.typology.engine import detect
 from finintel.typology.loader import load_rules
 
-from .conftest import SHARDS
+from .conftest import SHARDS, tx
 
 pytestmark = pytest.mark.spark
 
@@ -33,20 +33,7 @@ BOUNDARY = EPOCH + GRID * ((datetime(2025, 3, 1, tzinfo=UTC) - EPOCH) // GRID + 
 
 
 def _tx(i: int, ts: datetime, src: str, dst: str, amount: float, country: str = "DE") -> dict:
-    return {
-        "tx_id": f"T{i:04d}",
-        "ts": ts,
-        "src_account": src,
-        "dst_account": dst,
-        "amount": amount,
-        "currency": "EUR",
-        "amount_base": amount,
-        "channel": "bank",
-        "src_country": country,
-        "dst_country": "DE",
-        "source": "bank",
-        "status": "completed",
-    }
+    return tx(i, ts, src, dst, amount, src_country=country, dst_country="DE")
 
 
 def _data() -> SimpleNamespace:

@@ -16,6 +16,8 @@ from finintel.spark.needs import rule_columns
 from finintel.typology.engine import detect
 from finintel.typology.loader import load_rules
 
+from .conftest import tx
+
 pytestmark = pytest.mark.spark
 
 CYCLE = "rules/typologies/graph/circular-payments.yaml"
@@ -28,19 +30,7 @@ EDGES = ("tx_id", "ts", "src_account", "dst_account", "amount_base", "source")
 
 
 def _tx(i: int, ts: datetime, src: str, dst: str, amount: float) -> dict[str, Any]:
-    return {
-        "tx_id": f"T{i:04d}",
-        "ts": ts,
-        "src_account": src,
-        "dst_account": dst,
-        "amount": amount,
-        "currency": "EUR",
-        "amount_base": amount,
-        "channel": "bank",
-        "reference": f"invoice {i}",
-        "source": "bank",
-        "status": "completed",
-    }
+    return tx(i, ts, src, dst, amount, reference=f"invoice {i}")
 
 
 def _ring(first: int, at: datetime, name: str) -> list[dict[str, Any]]:
