@@ -185,7 +185,8 @@ def main() -> None:
     ap.add_argument(
         "--resume",
         action="store_true",
-        help="continue today's interrupted --scale run: keep its store and measured steps",
+        help="continue the latest interrupted --scale run of this size (any date): keep its"
+        " store, its results file and its measured steps",
     )
     ap.add_argument(
         "--time-chunks",
@@ -240,8 +241,8 @@ def main() -> None:
 def scale_run(size: int, part: int, resume: bool = False, time_chunks: str = "auto") -> None:
     """Generate the parts (not measured), ingest the older ones one by one (oldest first)
     into a fresh store, then the cron run with the newest (in ``time_chunks``); results in
-    ``<date>-<host>-scale-<size>``. ``resume`` keeps the store and the steps of today's
-    results that completed, and runs the others."""
+    ``<date>-<host>-scale-<size>``. ``resume`` continues the latest such results file (of
+    any date): it keeps the store and the steps that completed, and runs the others."""
     import shutil
 
     import report
@@ -262,6 +263,9 @@ def scale_run(size: int, part: int, resume: bool = False, time_chunks: str = "au
     }
     doc: dict[str, Any] = {"meta": meta, "results": []}
     stem = RESULTS / f"{meta['date']}-{meta['host']}-scale-{size_label(size)}"
+    earlier_runs = sorted(RESULTS.glob(f"*-{meta['host']}-scale-{size_label(size)}.json"))
+    if resume and earlier_runs:  # the run goes on in the file (and under the date) it began
+        stem = earlier_runs[-1].with_suffix("")
     for i in range(n):
         generated = sub(f"scale-generate:{part}:{i}", size)
         if generated.get("error"):
@@ -270,6 +274,8 @@ def scale_run(size: int, part: int, resume: bool = False, time_chunks: str = "au
     if resume and stem.with_suffix(".json").exists():
         earlier = json.loads(stem.with_suffix(".json").read_text())
         meta["load_average_at_start"] = earlier["meta"]["load_average_at_start"]
+        meta["date"] = earlier["meta"]["date"]
+        meta["resumed"] = [*earlier["meta"].get("resumed", []), date.today().isoformat()]
         if earlier["meta"].get("notes"):  # what was written about the earlier attempts
             meta["notes"] = earlier["meta"]["notes"]
         done = {r["step"]: r for r in earlier["results"] if not r.get("error")}
