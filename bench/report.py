@@ -192,6 +192,7 @@ def markdown(doc: Doc) -> str:
     if eq:
         lines += ["", "DuckDB results equal to finintel's: "
                   + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in eq.items())]  # fmt: skip
+    lines += _same_alerts(doc)
     lines += [
         "",
         "## Targets",
@@ -205,6 +206,21 @@ def markdown(doc: Doc) -> str:
             f"| {t['target']} | {t['want']} | {_fmt(t['measured'])} | {status} | {t['note']} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _same_alerts(doc: Doc) -> list[str]:
+    """Per size: did ``run-store`` and ``run-spark`` find the same alert ids as ``run``?"""
+    said = []
+    for size in doc["meta"]["sizes"]:
+        ref = (_get(doc, "run", size) or {}).get("alert_ids_sha256")
+        others = [
+            f"{name} {'yes' if r['alert_ids_sha256'] == ref else 'NO'}"
+            for name in ("run-store", "run-spark")
+            if (r := _get(doc, name, size)) and r.get("alert_ids_sha256") and ref
+        ]
+        if others:
+            said.append(f"{size_label(size)}: {', '.join(others)}")
+    return ["", "Same alert ids as `run`: " + "; ".join(said)] if said else []
 
 
 def scale_markdown(doc: Doc) -> str:

@@ -92,6 +92,16 @@ def _trace(size: int) -> dict[str, Any]:
     }
 
 
+def alert_ids_digest(alerts: Path) -> str:
+    """SHA-256 of a run's sorted alert ids: two runs found the same alerts when equal."""
+    import hashlib
+
+    import polars as pl
+
+    ids = pl.read_parquet(alerts, columns=["alert_id"]).get_column("alert_id").sort()
+    return hashlib.sha256("\n".join(ids.to_list()).encode()).hexdigest()
+
+
 def spark_shards(size: int) -> int:
     """Focus shards of the bench's Spark run: twice ``local[2]``'s cores (Spark's default),
     and more on big drops, so a shard (twice its share of the transfers: a transfer goes to
@@ -126,9 +136,11 @@ def _run(size: int, engine: str = "polars", store: bool = False) -> dict[str, An
         if store:
             options["store"] = Path(tmp) / "store"
         summary = finintel.run(drop_for(size), RULES, Path(tmp) / "out", **options)
+        digest = alert_ids_digest(Path(tmp) / "out" / "alerts.parquet")
     out: dict[str, Any] = {
         "rows": summary.totals["rows_accepted"],
         "alerts": summary.alerts,
+        "alert_ids_sha256": digest,
         "timings": timings | summary.timings,
     }
     if engine == "spark":

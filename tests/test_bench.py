@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import report
 from common import TreePeak, parse_size, size_label
-from steps import spark_shards
+from steps import alert_ids_digest, spark_shards
 
 
 def test_sizes_read_and_print() -> None:
@@ -131,6 +132,26 @@ def test_run_notes_show_the_run_timings_and_the_spark_peaks() -> None:
         "spark_session 4.0 s, ingest 10.2 s, detect 40.0 s, JVM peak 3,500 MB, "
         "workers peak 1,200 MB, JVM + workers CPU 90.0 s |" in report.markdown(doc)
     )
+
+
+def test_markdown_says_whether_the_engines_found_the_same_alerts(tmp_path: Path) -> None:
+    def digest(*ids: str) -> str:
+        path = tmp_path / "alerts.parquet"
+        pl.DataFrame({"alert_id": list(ids), "score": [1.0] * len(ids)}).write_parquet(path)
+        return alert_ids_digest(path)
+
+    assert digest("b", "a") == digest("a", "b") != digest("a")
+    doc = _doc()
+    m = 1_000_000
+    for step, size, ids in (("run", m, "ab"), ("run-store", m, "ba"), ("run-spark", m, "abc"),
+                            ("run", 3 * m, "a")):  # fmt: skip
+        r = next((r for r in doc["results"] if r["step"] == step and r["size"] == size), None)
+        if r is None:
+            r = {"step": step, "size": size, "seconds": 1.0, "peak_rss_mb": 1.0}
+            doc["results"].append(r)
+        r["alert_ids_sha256"] = digest(*ids)
+    doc["targets"] = report.targets(doc)
+    assert "Same alert ids as `run`: 1M: run-store yes, run-spark NO\n" in report.markdown(doc)
 
 
 def test_spark_shards_grow_with_the_drop() -> None:

@@ -66,7 +66,7 @@ from finintel.typology.primitives.windows import (
     ORDER,
     START,
     count,
-    focus_frame,
+    focus_rows,
     param,
     rolling_by_focus,
     total,
@@ -202,7 +202,7 @@ class PassThrough:
 
         def side(name: str) -> pl.LazyFrame:
             return (
-                focus_frame(transfers, name, ctx.group_by)
+                focus_rows(transfers, name, ctx.group_by)
                 .filter(
                     pl.col("amount_base").is_not_null()
                     & (pl.col(COUNTERPARTY).is_null() | (pl.col(COUNTERPARTY) != pl.col(FOCUS)))
@@ -210,15 +210,18 @@ class PassThrough:
                 .select(*keep, (pl.col("amount_base") * 100).round().cast(pl.Int64).alias("_cents"))
             )
 
+        # Every as-of join below matches by focus on frames sorted by their time (or running
+        # total) alone: sorted overall, they are sorted within each focus, and an integer sort
+        # costs a fraction of one by (focus, ts).
         inflows = side("in").filter(
             (pl.col("amount_base") >= p.min_amount) & (pl.col("_cents") > 0)
         )
         outflows = side("out")
-        # Outflows per (focus, ts) with their running total: unique, sorted asof keys.
+        # Outflows per (focus, ts) with their running total.
         out_cum = (
             outflows.group_by(FOCUS, "ts")
             .agg(pl.col("_cents").sum().alias("_out"))
-            .sort(FOCUS, "ts")
+            .sort("ts")
             .select(FOCUS, "ts", pl.col("_out").cum_sum().over(FOCUS).alias("_cum"))
         )
         need = (
@@ -230,6 +233,7 @@ class PassThrough:
         # What left the focus strictly before each inflow (asof at ts - 1us) ...
         before = (
             inflows.with_columns((pl.col("ts") - _ONE_US).alias("_before_ts"))
+            .sort("_before_ts")
             .join_asof(
                 out_cum.rename({"ts": "_before_ts", "_cum": "_before"}),
                 on="_before_ts",
@@ -240,11 +244,12 @@ class PassThrough:
             .with_columns(pl.col("_before").fill_null(0))
             .with_columns((pl.col("_before") + need).alias("_target"))
         )
-        # ... then the first running total reaching before + need (forward asof on the total).
+        # ... then the first running total reaching before + need (forward asof on the total;
+        # a stable sort keeps equal totals in time order, the earliest first).
         done = (
-            before.sort(FOCUS, "_target")
+            before.sort("_target")
             .join_asof(
-                out_cum.select(
+                out_cum.sort("_cum", maintain_order=True).select(
                     FOCUS,
                     pl.col("ts").alias("_done_ts"),
                     pl.col("_cum").alias("_target"),
@@ -277,15 +282,14 @@ class PassThrough:
         in_cum = (
             inflows.group_by(FOCUS, "ts")
             .agg(pl.len().cast(pl.Int64).alias("_n"))
-            .sort(FOCUS, "ts")
-            .with_columns(pl.col("_n").cum_sum().over(FOCUS).alias("_cum_in"))
-            .drop("_n")
+            .sort("ts")
+            .select(FOCUS, "ts", pl.col("_n").cum_sum().over(FOCUS).alias("_cum_in"))
         )
         done = (
-            done.sort(FOCUS, "ts")
+            done.sort("ts")
             .join_asof(in_cum, on="ts", by=FOCUS, strategy="backward", check_sortedness=False)
             .with_columns((pl.col("ts") - p.window).alias("_from"))
-            .sort(FOCUS, "_from")
+            .sort("_from")
             .join_asof(
                 in_cum.rename({"ts": "_from", "_cum_in": "_cum_before"}),
                 on="_from",
@@ -334,11 +338,12 @@ class PassThrough:
         cover = (
             hits.group_by(FOCUS, "ts")
             .agg(pl.col("_done_ts").max())
-            .sort(FOCUS, "ts")
+            .sort("ts")
             .select(FOCUS, "ts", pl.col("_done_ts").cum_max().over(FOCUS).alias("_cover"))
         )
         used_out = (
-            outflows.sort(FOCUS, "ts")
+            outflows.join(cover.select(FOCUS).unique(), on=FOCUS, how="semi")
+            .sort("ts")
             .join_asof(cover, on="ts", by=FOCUS, strategy="backward", check_sortedness=False)
             .filter(pl.col("_cover") >= pl.col("ts"))
             .select(*keep)

@@ -79,6 +79,7 @@ __all__ = [
     "fmt_count",
     "fmt_number",
     "focus_frame",
+    "focus_rows",
     "param",
     "param_error",
     "polars_duration",
@@ -257,6 +258,12 @@ def focus_frame(transfers: pl.LazyFrame, side: str, group_by: str) -> pl.LazyFra
     focus are dropped; optional canonical columns that are missing are taken as null. Sorted by
     ``focus, ts, tx_id, source``.
     """
+    return focus_rows(transfers, side, group_by).sort(*ORDER, nulls_last=True, maintain_order=True)
+
+
+def focus_rows(transfers: pl.LazyFrame, side: str, group_by: str) -> pl.LazyFrame:
+    """:func:`focus_frame` without its sort, for plans that regroup or re-sort the rows anyway
+    (a sort by the string ``focus`` is most of a simple rule's time)."""
     _keys(group_by)
     if side not in SIDES:
         raise ValueError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
@@ -267,10 +274,8 @@ def focus_frame(transfers: pl.LazyFrame, side: str, group_by: str) -> pl.LazyFra
         inflow = _side(transfers, "in", group_by).filter(
             pl.col(COUNTERPARTY).is_null() | (pl.col(COUNTERPARTY) != pl.col(FOCUS))
         )
-        frame = pl.concat([out, inflow], how="vertical_relaxed")
-    else:
-        frame = _side(transfers, side, group_by)
-    return frame.sort(*ORDER, nulls_last=True, maintain_order=True)
+        return pl.concat([out, inflow], how="vertical_relaxed")
+    return _side(transfers, side, group_by)
 
 
 def count() -> pl.Expr:
