@@ -101,18 +101,18 @@ def targets(doc: Doc) -> list[dict[str, Any]]:
                 bound,
             )
         )
-    run_big = _get(doc, "run", ran) or {}
     cols = doc["meta"]["column_bytes"].get(str(ran))
-    rss = run_big.get("peak_rss_mb")
-    out.append(
-        _target(
-            f"run peak RSS at {size_label(ran)} / columns in memory",
-            "≤ 3×",
-            None if rss is None or not cols else rss * 2**20 / cols,
-            3,
-            note=f"columns: {cols / 2**20:.0f} MB" if cols else "",
+    for name, how in (("run", "run"), ("run-chunks", "run in time chunks")):
+        rss = (_get(doc, name, ran) or {}).get("peak_rss_mb")
+        out.append(
+            _target(
+                f"{how} peak RSS at {size_label(ran)} / columns in memory",
+                "≤ 3×",
+                None if rss is None or not cols else rss * 2**20 / cols,
+                3,
+                note=f"columns: {cols / 2**20:.0f} MB" if cols else "",
+            )
         )
-    )
     out.append(_target("finintel --help (s)", "≤ 1 s", _s(doc, "finintel --help", 0), 1))
     out.append(_scale_target(doc.get("scale")))
     return out
@@ -209,13 +209,13 @@ def markdown(doc: Doc) -> str:
 
 
 def _same_alerts(doc: Doc) -> list[str]:
-    """Per size: did ``run-store`` and ``run-spark`` find the same alert ids as ``run``?"""
+    """Per size: did the other run steps find the same alert ids as ``run``?"""
     said = []
     for size in doc["meta"]["sizes"]:
         ref = (_get(doc, "run", size) or {}).get("alert_ids_sha256")
         others = [
             f"{name} {'yes' if r['alert_ids_sha256'] == ref else 'NO'}"
-            for name in ("run-store", "run-spark")
+            for name in ("run-store", "run-chunks", "run-spark")
             if (r := _get(doc, name, size)) and r.get("alert_ids_sha256") and ref
         ]
         if others:

@@ -4,7 +4,8 @@ Every step runs in its own process (so peak RSS is that step's own) on drops gen
 with ``finintel.generate`` and cached in ``bench/cache/``: ``floor`` (S, a bare polars read of
 the drop), ``load`` (validate + de-duplicate in memory), ``ingest`` (into a fresh Delta store),
 ``windowed`` and ``graph`` (the shipped rules of each family, ``finintel.detect``), ``trace``
-(100 seeds), ``run`` (the whole batch), ``run-store`` (the batch with a fresh store) and, with
+(100 seeds), ``run`` (the whole batch), ``run-store`` (the batch with a fresh store),
+``run-chunks`` (that batch detected in time chunks) and, with
 pyspark installed, ``run-spark`` (that batch on Spark ``local[2]``) for every size; on the
 first size of at least 1M the peers: DuckDB SQL for three windowed typologies
 (:mod:`peer_duckdb`, results checked equal), IBM's Graph Feature Preprocessor
@@ -44,7 +45,8 @@ from common import (
     timed,
 )
 
-ENGINE_STEPS = ("floor", "load", "ingest", "windowed", "graph", "trace", "run", "run-store") + (
+LOCAL_STEPS = ("floor", "load", "ingest", "windowed", "graph", "trace", "run", "run-store")
+ENGINE_STEPS = (*LOCAL_STEPS, "run-chunks") + (
     ("run-spark",) if importlib.util.find_spec("pyspark") else ()
 )
 

@@ -109,14 +109,16 @@ def spark_shards(size: int) -> int:
     return max(4, size // 500_000)
 
 
-def _run(size: int, engine: str = "polars", store: bool = False) -> dict[str, Any]:
+def _run(
+    size: int, engine: str = "polars", store: bool = False, time_chunks: str | None = None
+) -> dict[str, Any]:
     """``finintel.run`` of the drop with ``rules/``: in memory, or with a fresh ``store`` (the
-    run ingests the drop into it, then detects over the stored history, read lazily; Spark
-    reads its Delta files). On Spark the session is started apart (``spark_session`` in the
+    run ingests the drop into it, then detects over the stored history, read lazily, whole or
+    in ``time_chunks``; Spark reads its Delta files). On Spark the session is started apart (``spark_session`` in the
     timings) and the peak memory and CPU time of its JVM and Python workers are sampled."""
     import finintel
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"time_chunks": time_chunks} if time_chunks else {}
     timings: dict[str, float] = {}
     if engine == "spark":
         from finintel.spark import session
@@ -162,6 +164,9 @@ STEPS = {
     "run": _run,
     # the batch with a fresh store: ingest, then detection over the lazily read store
     "run-store": lambda size: _run(size, store=True),
+    # the same detected in time chunks (one per 3M transfers): bounded memory, some overlap
+    # read twice
+    "run-chunks": lambda size: _run(size, store=True, time_chunks="auto"),
     # the same on Spark local[2]: its overhead on one machine (peak RSS is the driver's; the
     # JVM's and its Python workers' peaks are sampled apart)
     "run-spark": lambda size: _run(size, "spark", store=True),

@@ -65,6 +65,7 @@ def test_targets_are_judged_from_the_ratios() -> None:
     assert got["trace 100 seeds at 3M (s)"] == (4.0, True)
     assert got["run time 3M / 1M"] == (4.0, False)  # > 1.2 × 3
     assert got["run peak RSS at 3M / columns in memory"] == (2.0, True)
+    assert got["run in time chunks peak RSS at 3M / columns in memory"] == (None, None)
     assert got["finintel --help (s)"] == (1.5, False)
     assert got["100M transfers on this machine"] == (None, None)
 
@@ -143,15 +144,18 @@ def test_markdown_says_whether_the_engines_found_the_same_alerts(tmp_path: Path)
     assert digest("b", "a") == digest("a", "b") != digest("a")
     doc = _doc()
     m = 1_000_000
-    for step, size, ids in (("run", m, "ab"), ("run-store", m, "ba"), ("run-spark", m, "abc"),
-                            ("run", 3 * m, "a")):  # fmt: skip
+    for step, size, ids in (("run", m, "ab"), ("run-store", m, "ba"), ("run-chunks", m, "ab"),
+                            ("run-spark", m, "abc"), ("run", 3 * m, "a")):  # fmt: skip
         r = next((r for r in doc["results"] if r["step"] == step and r["size"] == size), None)
         if r is None:
             r = {"step": step, "size": size, "seconds": 1.0, "peak_rss_mb": 1.0}
             doc["results"].append(r)
         r["alert_ids_sha256"] = digest(*ids)
     doc["targets"] = report.targets(doc)
-    assert "Same alert ids as `run`: 1M: run-store yes, run-spark NO\n" in report.markdown(doc)
+    assert (
+        "Same alert ids as `run`: 1M: run-store yes, run-chunks yes, run-spark NO\n"
+        in report.markdown(doc)
+    )
 
 
 def test_spark_shards_grow_with_the_drop() -> None:
