@@ -266,6 +266,7 @@ def scale_run(size: int, part: int, resume: bool = False, time_chunks: str = "au
     doc: dict[str, Any] = {"meta": meta, "results": []}
     stem = RESULTS / f"{meta['date']}-{meta['host']}-scale-{size_label(size)}"
     earlier_runs = sorted(RESULTS.glob(f"*-{meta['host']}-scale-{size_label(size)}.json"))
+    resume = resume and scale.store_path(size, part).exists()  # a store gone: start afresh
     if resume and earlier_runs:  # the run goes on in the file (and under the date) it began
         stem = earlier_runs[-1].with_suffix("")
     for i in range(n):
