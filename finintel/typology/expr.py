@@ -26,7 +26,9 @@ finintel.typology.expr.ExprError: r.yaml:7:13: FI021 unknown column or metric 'a
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
@@ -821,6 +823,11 @@ def _like_expr(subject: pl.Expr, pattern: str, escape: str | None) -> pl.Expr:
             return subject.str.ends_with(texts[0])
         if len(parts) == 3 and parts[0] is _ANY and parts[2] is _ANY and texts:
             return subject.str.contains(texts[0], literal=True)
+    return subject.str.contains(f"(?s)^{_like_regex(parts)}$")
+
+
+def _like_regex(parts: list[str | object]) -> str:
+    """The regex (unanchored) of a LIKE pattern's parts."""
     regex = []
     for p in parts:
         if p is _ANY:
@@ -829,8 +836,14 @@ def _like_expr(subject: pl.Expr, pattern: str, escape: str | None) -> pl.Expr:
             regex.append(".")
         else:  # a literal run: '.' or '(' in a pattern mean themselves
             regex.extend("\\" + c if c in _REGEX_META else c for c in str(p))
-    regex_text = "".join(regex)
-    return subject.str.contains(f"(?s)^{regex_text}$")
+    return "".join(regex)
+
+
+def _or_terms(node: Node) -> list[Node]:
+    """The terms of a chain of ``or`` (``a or b or c``: ``[a, b, c]``)."""
+    if isinstance(node, Binary) and node.op == "or":
+        return _or_terms(node.left) + _or_terms(node.right)
+    return [node]
 
 
 # compiler ----------------------------------------------------------------------------------
@@ -1127,7 +1140,9 @@ class _Compiler:
 
     def binary(self, node: Binary) -> _Typed:
         op = node.op
-        if op in ("and", "or"):
+        if op == "or":
+            return self.disjunction(_or_terms(node))
+        if op == "and":
             left = self.want(node.left, frozenset({BOOL}), "true/false", f"'{op}'")
             right = self.want(node.right, frozenset({BOOL}), "true/false", f"'{op}'")
             a, b = self.typed_null(left, BOOL), self.typed_null(right, BOOL)
@@ -1225,6 +1240,31 @@ class _Compiler:
         # not is_between: its null bound makes null where SQL's Kleene 'and' can say false
         result = x.ge(low.expr) & x.le(high.expr)
         return _Typed(~result if node.negated else result, BOOL)
+
+    def disjunction(self, terms: list[Node]) -> _Typed:
+        """``a or b or …``. The ``like`` terms on one operand are one regex, so that the
+        operand is computed once (``lower(reference) like 'salary%' or lower(reference) like
+        'wages%'`` lower-cases each row once, not once per pattern)."""
+        groups: dict[str, list[Like]] = {}
+        for term in terms:
+            if isinstance(term, Like) and not term.negated:
+                groups.setdefault(to_sql(term.operand), []).append(term)
+        merged = {id(g[0]): g for g in groups.values() if len(g) > 1}  # at its first term
+        folded = {id(t) for g in merged.values() for t in g[1:]}
+        exprs: list[pl.Expr] = []
+        for term in terms:
+            if id(term) in merged:
+                exprs.append(self.likes(merged[id(term)]))
+            elif id(term) not in folded:
+                t = self.want(term, frozenset({BOOL}), "true/false", "'or'")
+                exprs.append(self.typed_null(t, BOOL))
+        return _Typed(functools.reduce(operator.or_, exprs), BOOL)
+
+    def likes(self, group: list[Like]) -> pl.Expr:
+        """Several ``operand like 'p'`` on one operand as one regex (null stays null)."""
+        t = self.want(group[0].operand, frozenset({TEXT}), "text", "'like'")
+        regexes = (_like_regex(_like_parts(n.pattern, n.escape)) for n in group)
+        return self.typed_null(t, TEXT).str.contains(f"(?s)^(?:{'|'.join(regexes)})$")
 
     def like(self, node: Like) -> _Typed:
         t = self.want(node.operand, frozenset({TEXT}), "text", "'like'")

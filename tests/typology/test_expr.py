@@ -314,6 +314,15 @@ def test_to_sql(text: str, canonical: str) -> None:
         ("reference like '%!%' escape '!'", ["t2"]),
         ("reference not like '%.%'", ["t1", "t2", "t4"]),
         ("reference like '[%'", []),
+        # several likes on one operand in an 'or' are one regex: the same rows, nulls as null
+        (
+            "reference like 'inv%' or reference like 'a!_b' escape '!' or reference like '%''%'",
+            ["t0", "t1", "t4"],
+        ),
+        ("lower(reference) like 'x%' or n = 4 or lower(reference) like 'inv._1'", ["t3", "t5"]),
+        ("not (lower(reference) like 'inv%' or lower(reference) like '50%')", ["t1", "t4"]),
+        ("reference like 'zz%' or reference like 'yy%' or flag", ["t0", "t3"]),
+        ("reference like '[%' or reference like '(%' or reference like '50!%' escape '!'", ["t2"]),
         # logic: Kleene three-valued and/or/not
         ("flag or amount_base > 4000", ["t0", "t3", "t5"]),
         ("not flag", ["t1", "t5"]),
@@ -434,6 +443,13 @@ def test_compile_expr_separately_from_parse() -> None:
     expr = compile_expr(node, NAMES, file="r.yaml", line=3, col=9)
     assert FRAME.filter(expr)["tx_id"].to_list() == ["t0", "t1", "t2"]
     assert set(compile_expr(node, NAMES, None).meta.root_names()) == {"amount_base"}
+
+
+def test_likes_on_one_operand_compute_it_once() -> None:
+    text = " or ".join(f"lower(reference) like '{p}%'" for p in ("salary", "wages", "payroll"))
+    expr = compile_text(f"{text} or lower(dst_country) like 'l%'", NAMES)
+    assert str(expr).count("to_lowercase") == 2  # reference once, dst_country once
+    assert FRAME.filter(expr)["tx_id"].to_list() == ["t0", "t3", "t5"]
 
 
 def test_lists_are_plain_sequences() -> None:
