@@ -262,6 +262,24 @@ def test_rolling_window_is_open_at_start_and_keeps_ties() -> None:
     assert (last["n"], last["s"], last["start"]) == (3, 14.0, ts("2024-01-01 12:00"))
 
 
+def test_presorted_frames_give_the_windows_of_a_sorted_copy() -> None:
+    rows = [tx(f"2024-01-0{1 + i % 3} {i:02d}:00", "xyz"[i % 3], "BA"[i % 2], float(i),
+               tx_id=str(i)) for i in range(9)]  # fmt: skip
+    f = focus_frame(frame(rows), "in", "account")
+    aggs = {"n": pl.len(), "s": pl.col("amount_base").sum()}
+    kept = rolling_by_focus(f, timedelta(days=1), aggs, presorted=True).collect()
+    assert_frame_equal(kept, rolling_by_focus(f, timedelta(days=1), aggs).collect())
+    # the promise is the caller's: a frame out of order gives other (wrong) windows
+    shuffled = f.sort("ts", descending=True)
+    assert (
+        not rolling_by_focus(shuffled, timedelta(days=1), aggs, presorted=True)
+        .collect()
+        .equals(kept)
+    )
+    with pytest.raises(ValueError, match="index must be 'ts'"):
+        rolling_by_focus(f, timedelta(days=1), aggs, index="end", presorted=True)
+
+
 def test_rows_with_windows_joins_each_row_to_its_window() -> None:
     rows = [
         tx("2024-01-01", "x", "A", 1.0, tx_id="1"),

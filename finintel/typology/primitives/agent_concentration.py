@@ -201,6 +201,7 @@ class AgentConcentration:
                 rows,
                 window,
                 {"flagged": pl.col("_flag").sum().cast(pl.Int64), "transfers": count()},
+                presorted=True,
             )
             .with_columns(share.alias("share"), period_index(pl.col(END), window).alias("_period"))
             .join(medians, on="_period", how="left", maintain_order="left")

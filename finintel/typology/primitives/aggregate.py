@@ -244,6 +244,7 @@ class Aggregate:
             self._p(params, "window"),
             aggs,
             distinct={m.name: m.argument or "" for m in measures if m.function == "distinct"},
+            presorted=True,
         ).select(FOCUS, START, END, *self.metrics(params))
         return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
 

@@ -125,7 +125,7 @@ class Corridor:
             if countries is not None:
                 frame = frame.filter(pl.col(column).str.to_uppercase().is_in(countries))
         windows = rolling_by_focus(
-            frame, self._p(params, "window"), {"count": count(), "total": total()}
+            frame, self._p(params, "window"), {"count": count(), "total": total()}, presorted=True
         )
         return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
 

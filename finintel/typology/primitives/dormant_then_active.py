@@ -108,6 +108,7 @@ class DormantThenActive:
             framed.join(woken.unique(), on=FOCUS, how="semi", maintain_order="left"),
             self._p(params, "window"),
             {"count": count(), "total": total(), "gap": pl.col("_gap").first()},
+            presorted=True,
         )
         windows = windows.select(FOCUS, START, "end", *self.metrics(params))
         return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))

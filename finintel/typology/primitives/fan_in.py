@@ -105,6 +105,7 @@ class Fan:
             self._p(params, "window"),
             {"count": count(), "total": total()},
             distinct={self.counterparties: COUNTERPARTY, self.countries: "counterparty_country"},
+            presorted=True,
         ).select(FOCUS, START, END, *self.metrics(params))
         return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
 

@@ -145,6 +145,7 @@ class PayoutDelay:
                 "mean_delay": pl.col("_delay").mean().cast(pl.Float64),
                 "total": total(),
             },
+            presorted=True,
         )
         return Plan(windows, evidence_frame(held, ctx.group_by, self.focus_role))
 

@@ -107,6 +107,7 @@ class RoundAmounts:
             enough,
             self._p(params, "window"),
             {"count": count(), "round_count": pl.col("_round").sum().cast(pl.Int64)},
+            presorted=True,
         ).with_columns(
             (pl.col("round_count") / pl.col("count")).cast(pl.Float64).alias("round_share")
         )

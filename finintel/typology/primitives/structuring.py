@@ -194,7 +194,7 @@ class Structuring:
         min_count = int(self._p(params, "min_count"))
         band = self._mode(params) == "band"
         rolled = prune_foci(frame, pl.len() >= min_count) if band else frame
-        windows = rolling_by_focus(rolled, self._p(params, "window"), aggs)
+        windows = rolling_by_focus(rolled, self._p(params, "window"), aggs, presorted=True)
         return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:

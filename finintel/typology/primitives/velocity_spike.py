@@ -113,7 +113,9 @@ class VelocitySpike:
         window: timedelta = self._p(params, "window")
         history: timedelta = self._p(params, "history")
         frame = focus_frame(transfers, self._p(params, "side"), ctx.group_by)
-        current = rolling_by_focus(frame, window, {"window_total": total(), "count": count()})
+        current = rolling_by_focus(
+            frame, window, {"window_total": total(), "count": count()}, presorted=True
+        )
         past = rolling_by_focus(
             current.select(FOCUS, END, "window_total"),
             history,
