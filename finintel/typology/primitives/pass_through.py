@@ -208,6 +208,9 @@ class PassThrough:
                     & (pl.col(COUNTERPARTY).is_null() | (pl.col(COUNTERPARTY) != pl.col(FOCUS)))
                 )
                 .select(*keep, (pl.col("amount_base") * 100).round().cast(pl.Int64).alias("_cents"))
+                # foci as categories (integer codes) for the group-bys, windows and as-of
+                # joins by focus below: about twice as fast as by text; text again in the hits
+                .with_columns(pl.col(FOCUS).cast(pl.Categorical))
             )
 
         # Every as-of join below matches by focus on frames sorted by their time (or running
@@ -299,14 +302,18 @@ class PassThrough:
             )
             .with_columns((pl.col("_cum_in") - pl.col("_cum_before").fill_null(0)).alias("_all_in"))
         )
-        hits = done.select(
-            *keep,
-            "_all_in",
-            "_done_ts",
-            (pl.col("_cents") / 100).alias("_in"),
-            (capped / 100).alias("_out"),
-            ((pl.col("_done_ts") - pl.col("ts")).dt.total_microseconds() / 1e6).alias("_delay"),
-        ).sort(*ORDER)
+        hits = (
+            done.select(
+                *keep,
+                "_all_in",
+                "_done_ts",
+                (pl.col("_cents") / 100).alias("_in"),
+                (capped / 100).alias("_out"),
+                ((pl.col("_done_ts") - pl.col("ts")).dt.total_microseconds() / 1e6).alias("_delay"),
+            )
+            .with_columns(pl.col(FOCUS).cast(pl.String))
+            .sort(*ORDER)
+        )
         # read once: the windows and the evidence both start from the matched inflows (as two
         # lazy plans each would redo the matching: two thirds of the rule's time)
         hits = hits.collect().lazy()
@@ -339,7 +346,11 @@ class PassThrough:
             hits.group_by(FOCUS, "ts")
             .agg(pl.col("_done_ts").max())
             .sort("ts")
-            .select(FOCUS, "ts", pl.col("_done_ts").cum_max().over(FOCUS).alias("_cover"))
+            .select(
+                pl.col(FOCUS).cast(pl.Categorical),  # as the outflows'
+                "ts",
+                pl.col("_done_ts").cum_max().over(FOCUS).alias("_cover"),
+            )
         )
         used_out = (
             outflows.join(cover.select(FOCUS).unique(), on=FOCUS, how="semi")
@@ -347,6 +358,7 @@ class PassThrough:
             .join_asof(cover, on="ts", by=FOCUS, strategy="backward", check_sortedness=False)
             .filter(pl.col("_cover") >= pl.col("ts"))
             .select(*keep)
+            .with_columns(pl.col(FOCUS).cast(pl.String))
         )
         return Plan(
             windows=windows,
