@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from finintel.errors import DataError
 from finintel.schema import RULE_COLUMNS
-from finintel.spark.shards import canonical, gather, result
+from finintel.spark.shards import canonical, gather, result, task_results
 from finintel.typology.chunks import US, bipartite_blocks, block_cells
 from finintel.typology.engine import alerts_table, kept_windows, rule_alerts, scope
 from finintel.typology.primitives.base import REGISTRY
@@ -93,11 +93,10 @@ def bipartite(
             "(--spark-chunk-windows) or raise the limit with more executor memory",
         )
     task = _task(dict(rules), blocks, lists, chunk_windows, windows)
-    rows = (
+    rows = task_results(
         keyed.repartition(n, "_i", "_c")
         .groupBy("_i", "_c")
         .applyInArrow(task, "rule int, part string, ipc binary")
-        .collect()
     )
     parts: dict[tuple[int, str], list[pl.DataFrame]] = {}
     for row in rows:
