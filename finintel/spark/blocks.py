@@ -25,7 +25,8 @@ import pyarrow as pa
 
 from finintel.errors import DataError
 from finintel.schema import RULE_COLUMNS
-from finintel.spark.shards import canonical, gather, result, task_results
+from finintel.spark.session import fetched
+from finintel.spark.shards import canonical, gather, result
 from finintel.typology.chunks import US, bipartite_blocks, block_cells
 from finintel.typology.engine import alerts_table, kept_windows, rule_alerts, scope
 from finintel.typology.primitives.base import REGISTRY
@@ -82,7 +83,7 @@ def bipartite(
         keyed = part if keyed is None else keyed.unionByName(part)
     assert keyed is not None
     big = keyed.groupBy("_i", "_c").count().filter(sf.col("count") > max_chunk_rows).limit(1)
-    for row in big.collect():
+    for row in fetched(big):
         index = int(row["_i"])
         rule = dict(rules)[index]
         raise DataError(
@@ -93,7 +94,7 @@ def bipartite(
             "(--spark-chunk-windows) or raise the limit with more executor memory",
         )
     task = _task(dict(rules), blocks, lists, chunk_windows, windows)
-    rows = task_results(
+    rows = fetched(
         keyed.repartition(n, "_i", "_c")
         .groupBy("_i", "_c")
         .applyInArrow(task, "rule int, part string, ipc binary")

@@ -43,6 +43,18 @@ def session(master: str | None = None, shards: int | None = None) -> Any:
     return spark
 
 
+def fetched(frame: Any) -> list[dict[str, Any]]:
+    """The rows of a Spark DataFrame as dicts, fetched as Arrow.
+
+    Not ``collect()``: PySpark's ``collect`` reads the rows the driver's JVM serves until the
+    socket closes and never asks how the serving ended, so a serving thread that runs out of
+    heap hands over part of the rows without an error (a 10M run on ``local[2]`` lost 433
+    alerts of its time-chunked rules that way). ``toArrow`` joins its serving thread and
+    raises the JVM's error."""
+    rows: list[dict[str, Any]] = frame.toArrow().to_pylist()
+    return rows
+
+
 def local_driver_memory(master: str | None) -> str | None:
     """The driver heap of a local Spark (its executors live in the driver's JVM; Spark's 1g
     default runs out on a million transfers): a quarter of the machine's memory, at least 2g,

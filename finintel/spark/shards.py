@@ -59,6 +59,7 @@ from finintel.spark.needs import (
     rule_columns,
     skipped_columns,
 )
+from finintel.spark.session import fetched
 from finintel.typology.chunks import (
     US,
     WHOLE_HISTORY,
@@ -308,18 +309,6 @@ def blob(frame: pl.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def task_results(results: Any) -> list[dict[str, Any]]:
-    """The rows (``rule, part, ipc``) of the tasks' result frame, fetched as Arrow.
-
-    Not ``collect()``: PySpark's ``collect`` reads the rows the driver's JVM serves until the
-    socket closes and never asks how the serving ended, so a serving thread that runs out of
-    heap hands over part of the results without an error (a 10M run on ``local[2]`` lost 433
-    alerts of its time-chunked rules that way). ``toArrow`` joins its serving thread and
-    raises the JVM's error."""
-    rows: list[dict[str, Any]] = results.toArrow().to_pylist()
-    return rows
-
-
 def _frames(rows: Sequence[Any], column: str = "ipc") -> list[pl.DataFrame]:
     return [pl.read_ipc(io.BytesIO(bytes(r[column]))) for r in rows]
 
@@ -396,7 +385,7 @@ def _focus(
     sent = {k: {*c, *(f"_h_{s}_{k}" for s in ("src", "dst"))} for k, c in columns.items()}
     task = _focus_task(rules, split, grid, lists, currency, sent)
     schema = "rule int, part string, ipc binary"
-    rows = task_results(keyed.groupBy("_kt", "_shard", "_b").applyInArrow(task, schema))
+    rows = fetched(keyed.groupBy("_kt", "_shard", "_b").applyInArrow(task, schema))
     frames: list[pl.DataFrame] = []
     parts: dict[tuple[int, str], list[pl.DataFrame]] = {}
     for row, frame in zip(rows, _frames(rows), strict=True):
@@ -527,7 +516,7 @@ def _degree_caps(
         wanted = wanted | (
             (sf.col("rule") == i) & ((sf.col("degree") > limit) | sf.col("account").isin(excluded))
         )
-    rows = counts.filter(wanted).collect()
+    rows = fetched(counts.filter(wanted))
     found = pl.DataFrame(
         {
             "rule": [int(r["rule"]) for r in rows],
@@ -594,7 +583,7 @@ def _time(
         .drop("_t")
     )
     big = keyed.groupBy("_g", "_c").count().filter(sf.col("count") > max_chunk_rows).limit(1)
-    for row in big.collect():
+    for row in fetched(big):
         span = timedelta(microseconds=lookbacks[int(row["_g"])])
         raise DataError(
             "FI181",
@@ -611,7 +600,7 @@ def _time(
     schema = "rule int, part string, ipc binary"
     rows = keyed.repartition(n, "_g", "_c").groupBy("_g", "_c").applyInArrow(task, schema)
     parts: dict[tuple[int, str], list[pl.DataFrame]] = {}
-    for row in task_results(rows):
+    for row in fetched(rows):
         parts.setdefault((int(row["rule"]), str(row["part"])), []).append(
             pl.read_ipc(io.BytesIO(bytes(row["ipc"])))
         )
@@ -650,11 +639,10 @@ def _owners(
             for g, lb in enumerate(lookbacks)
         ]
     )
-    rows = (
+    rows = fetched(
         sdf.select(ts.alias("_us"), sf.explode(sf.filter(own, lambda o: o.isNotNull())).alias("_o"))
         .groupBy(sf.col("_o.g").alias("g"), sf.col("_o.c").alias("c"))
         .agg(sf.min("_us").alias("first"))
-        .collect()
     )
     out: dict[int, tuple[list[int], bool]] = {}
     for g, lb in enumerate(lookbacks):

@@ -28,6 +28,8 @@ from typing import Any
 
 import polars as pl
 
+from finintel.spark.session import fetched
+
 _COLUMNS = ("tx_id", "source", "src", "dst", "ts", "amount", "src_party", "dst_party", "t")
 
 
@@ -95,7 +97,7 @@ def _seeds(edges: Any, seeds: list[str], kind: str) -> tuple[list[str], list[str
     from pyspark.sql import functions as sf
 
     if kind == "party":
-        pairs = (
+        pairs = fetched(
             edges.filter(sf.col("src_party").isin(seeds))
             .select(sf.col("src_party").alias("p"), sf.col("src").alias("a"))
             .union(
@@ -104,16 +106,14 @@ def _seeds(edges: Any, seeds: list[str], kind: str) -> tuple[list[str], list[str
                 )
             )
             .distinct()
-            .collect()
         )
         found = {str(r["p"]) for r in pairs}
         return sorted({str(r["a"]) for r in pairs}), sorted(set(seeds) - found)
-    present = (
+    present = fetched(
         edges.select(sf.col("src").alias("a"))
         .union(edges.select(sf.col("dst").alias("a")))
         .filter(sf.col("a").isin(seeds))
         .distinct()
-        .collect()
     )
     hit = {str(r["a"]) for r in present}
     return sorted(hit), sorted(set(seeds) - hit)
@@ -128,13 +128,12 @@ def _degree_rows(
     wanted = sf.col("account").isin(list(exclude)) & ~sf.col("account").isin(accounts)
     if max_degree is not None:
         wanted = wanted | ((sf.col("degree") > max_degree) & ~sf.col("account").isin(accounts))
-    rows = (
+    rows = fetched(
         edges.select(sf.col("src").alias("account"))
         .unionAll(edges.select(sf.col("dst").alias("account")))
         .groupBy("account")
         .agg(sf.count(sf.lit(1)).alias("degree"))
         .filter(wanted)
-        .collect()
     )
     return pl.DataFrame(
         {"account": [str(r["account"]) for r in rows], "degree": [int(r["degree"]) for r in rows]},
