@@ -114,8 +114,9 @@ def _run(
 ) -> dict[str, Any]:
     """``finintel.run`` of the drop with ``rules/``: in memory, or with a fresh ``store`` (the
     run ingests the drop into it, then detects over the stored history, read lazily, whole or
-    in ``time_chunks``; Spark reads its Delta files). On Spark the session is started apart (``spark_session`` in the
-    timings) and the peak memory and CPU time of its JVM and Python workers are sampled."""
+    in ``time_chunks``; Spark reads its Delta files). On Spark the session is started apart
+    (``spark_session`` in the timings) and the peak memory and CPU time of its JVM and Python
+    workers are sampled."""
     import finintel
 
     options: dict[str, Any] = {"time_chunks": time_chunks} if time_chunks else {}

@@ -418,8 +418,8 @@ def _grid(sdf: Any, rules: list[Any], buckets: int) -> tuple[Grid, int] | None:
     from pyspark.sql import functions as sf
 
     ts = sf.unix_micros(sf.col("ts"))
-    first = sdf.agg(sf.min(ts).alias("lo"), sf.max(ts).alias("hi")).first()
-    if first is None or first["lo"] is None:
+    first = fetched(sdf.agg(sf.min(ts).alias("lo"), sf.max(ts).alias("hi")))[0]
+    if first["lo"] is None:
         return None
     overlap = max(REGISTRY[r.kind].lookback(r.params) // US for r in rules)
     return Grid.over(int(first["lo"]), int(first["hi"]), buckets), int(overlap)

@@ -174,9 +174,9 @@ def _reduced(
     touching = sf.col("src").isin(accounts) | sf.col("dst").isin(accounts)
     leaving = sf.col(here).isin(accounts) & ~sf.col(there).isin(accounts)
     pick = sf.min if forward else sf.max
-    anchor = edges.filter(leaving).agg(pick("t").alias("t")).collect()[0]["t"]
+    anchor = fetched(edges.filter(leaving).agg(pick("t").alias("t")))[0]["t"]
     if anchor is None:  # nothing left the seeds: anchored on any seed movement
-        anchor = edges.filter(touching).agg(pick("t").alias("t")).collect()[0]["t"]
+        anchor = fetched(edges.filter(touching).agg(pick("t").alias("t")))[0]["t"]
     anchor = int(anchor)
     if forward:
         lo = anchor if start is None else start

@@ -1245,19 +1245,23 @@ class _Compiler:
         """``a or b or …``. The ``like`` terms on one operand are one regex, so that the
         operand is computed once (``lower(reference) like 'salary%' or lower(reference) like
         'wages%'`` lower-cases each row once, not once per pattern)."""
+
+        def plain_like(term: Node) -> Like | None:
+            return term if isinstance(term, Like) and not term.negated else None
+
         groups: dict[str, list[Like]] = {}
         for term in terms:
-            if isinstance(term, Like) and not term.negated:
-                groups.setdefault(to_sql(term.operand), []).append(term)
-        merged = {id(g[0]): g for g in groups.values() if len(g) > 1}  # at its first term
-        folded = {id(t) for g in merged.values() for t in g[1:]}
+            if (like := plain_like(term)) is not None:
+                groups.setdefault(to_sql(like.operand), []).append(like)
         exprs: list[pl.Expr] = []
-        for term in terms:
-            if id(term) in merged:
-                exprs.append(self.likes(merged[id(term)]))
-            elif id(term) not in folded:
+        for term in terms:  # in their order; a group where its first term stands
+            like = plain_like(term)
+            group = groups[to_sql(like.operand)] if like is not None else []
+            if len(group) < 2:
                 t = self.want(term, frozenset({BOOL}), "true/false", "'or'")
                 exprs.append(self.typed_null(t, BOOL))
+            elif term is group[0]:
+                exprs.append(self.likes(group))
         return _Typed(functools.reduce(operator.or_, exprs), BOOL)
 
     def likes(self, group: list[Like]) -> pl.Expr:

@@ -328,6 +328,7 @@ class PassThrough:
                 "inflows": pl.col("_all_in").last(),  # rows are in time order: the one at t
                 "_end": pl.col("_done_ts").max(),
             },
+            presorted=True,
         ).select(
             FOCUS,
             START,
