@@ -121,7 +121,9 @@ def run(
     prim = REGISTRY[kind]
     plan = prim.plan(frame(rows), params or {}, RunContext(group_by=group_by, lists=lists or {}))
     assert isinstance(plan, Plan)
-    return plan.windows.collect(), plan.evidence.collect()
+    # evidence comes in any order (the engine orders what it keeps): compared sorted
+    evidence = plan.evidence.collect().sort(pl.all(), nulls_last=True, maintain_order=True)
+    return plan.windows.collect(), evidence
 
 
 def at(windows: pl.DataFrame, focus: str, end: str) -> dict[str, Any]:

@@ -52,7 +52,8 @@ from finintel.typology.primitives.windows import (
     evidence_frame,
     fmt_count,
     fmt_number,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     param_error,
     rolling_by_focus,
@@ -233,7 +234,8 @@ class Aggregate:
         return problems
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
-        frame = focus_frame(transfers, self._p(params, "side"), ctx.group_by)
+        rows = focus_rows(transfers, self._p(params, "side"), ctx.group_by)
+        frame = in_order(rows)
         measures = parse_measures(self._p(params, "measures"))
         shares = [m.prepare(ctx.lists) for m in measures if m.function == "share"]
         rolled = frame.with_columns(shares) if shares else frame
@@ -246,7 +248,7 @@ class Aggregate:
             distinct={m.name: m.argument or "" for m in measures if m.function == "distinct"},
             presorted=True,
         ).select(FOCUS, START, END, *self.metrics(params))
-        return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
+        return Plan(windows, evidence_frame(rows, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         return pl.col("count") >= int(self._p(params, "min_count"))

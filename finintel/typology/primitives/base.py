@@ -17,8 +17,9 @@ rule's scope) and its parameters. It returns two lazy tables:
     The transfers that can serve as evidence: columns ``focus``, ``ts``, ``tx_id``, ``source``,
     ``account`` (the other account involved: counterparty, or the focus's own account when the
     focus is a party or agent), ``role`` (String: that account's role, e.g. ``sender``,
-    ``receiver``, ``collector``, ``mule``), ``amount_base``. The engine attaches to each period
-    the evidence rows of its focus with ``start <= ts <= end``.
+    ``receiver``, ``collector``, ``mule``), ``amount_base``, in any order. The engine attaches
+    to each period the evidence rows of its focus with ``start <= ts <= end`` and orders what
+    it keeps, so a kind need not sort all its transfers for them.
 
 Keeping both as functions of the transfers touching a focus within the lookback is what lets an
 engine shard by focus (DESIGN §8). No Python loop over rows: polars plans only.

@@ -33,7 +33,8 @@ from finintel.typology.primitives.windows import (
     evidence_frame,
     fmt_count,
     fmt_number,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     param_error,
     rolling_by_focus,
@@ -119,15 +120,18 @@ class Corridor:
         return window
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
-        frame = focus_frame(transfers, "out", ctx.group_by)
+        rows = focus_rows(transfers, "out", ctx.group_by)
         for name, column in (("from", "src_country"), ("to", "dst_country")):
             countries = resolve_countries(self._p(params, name), ctx.lists, name)
             if countries is not None:
-                frame = frame.filter(pl.col(column).str.to_uppercase().is_in(countries))
+                rows = rows.filter(pl.col(column).str.to_uppercase().is_in(countries))
         windows = rolling_by_focus(
-            frame, self._p(params, "window"), {"count": count(), "total": total()}, presorted=True
+            in_order(rows),
+            self._p(params, "window"),
+            {"count": count(), "total": total()},
+            presorted=True,
         )
-        return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
+        return Plan(windows, evidence_frame(rows, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         return (pl.col("count") >= int(self._p(params, "min_count"))) & (

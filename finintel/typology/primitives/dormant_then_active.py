@@ -42,7 +42,8 @@ from finintel.typology.primitives.windows import (
     evidence_frame,
     fmt_count,
     fmt_number,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     rolling_by_focus,
     total,
@@ -88,7 +89,8 @@ class DormantThenActive:
         return dormancy + window
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
-        frame = focus_frame(transfers, self._p(params, "side"), ctx.group_by)
+        rows = focus_rows(transfers, self._p(params, "side"), ctx.group_by)
+        frame = in_order(rows)
         # the gap from each row to the previous row of its focus (the frame is sorted by focus,
         # time): a window's first row is the first of its tie group, so its gap is the one
         # from ``start`` to the focus's previous distinct time — no join
@@ -111,7 +113,7 @@ class DormantThenActive:
             presorted=True,
         )
         windows = windows.select(FOCUS, START, "end", *self.metrics(params))
-        return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
+        return Plan(windows, evidence_frame(rows, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         dormancy: timedelta = self._p(params, "dormancy")

@@ -38,7 +38,8 @@ from finintel.typology.primitives.windows import (
     distinct,
     evidence_frame,
     fmt_number,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     prune_foci,
     rolling_by_focus,
@@ -93,21 +94,22 @@ class Fan:
         return window
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
-        frame = focus_frame(transfers, self.side, ctx.group_by)
+        rows = focus_rows(transfers, self.side, ctx.group_by)
         # a window's distinct counterparties (countries) are some of its focus's: foci with
-        # fewer in all than the trigger needs get no windows
+        # fewer in all than the trigger needs get no windows (pruned before the sort: most
+        # foci go, and sorting by the text focus is the costliest step)
         needs = [distinct(COUNTERPARTY) >= int(self._p(params, "min_counterparties"))]
         min_countries = int(self._p(params, "min_countries"))
         if min_countries > 0:
             needs.append(distinct("counterparty_country") >= min_countries)
         windows = rolling_by_focus(
-            prune_foci(frame, *needs),
+            in_order(prune_foci(rows, *needs)),
             self._p(params, "window"),
             {"count": count(), "total": total()},
             distinct={self.counterparties: COUNTERPARTY, self.countries: "counterparty_country"},
             presorted=True,
         ).select(FOCUS, START, END, *self.metrics(params))
-        return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
+        return Plan(windows, evidence_frame(rows, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         cond = pl.col(self.counterparties) >= int(self._p(params, "min_counterparties"))

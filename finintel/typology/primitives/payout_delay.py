@@ -31,7 +31,8 @@ from finintel.typology.primitives.base import (
 from finintel.typology.primitives.windows import (
     count,
     evidence_frame,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     param_error,
     rolling_by_focus,
@@ -132,12 +133,12 @@ class PayoutDelay:
             transfers = transfers.with_columns(pl.lit(None, dtype=UTC_TS).alias("payout_ts"))
         held_for = pl.col("payout_ts") - pl.col("ts")
         held = (
-            focus_frame(transfers, "in" if side == "receiver" else "out", ctx.group_by)
+            focus_rows(transfers, "in" if side == "receiver" else "out", ctx.group_by)
             .filter(pl.col("payout_ts").is_not_null() & (held_for >= min_delay))
             .with_columns((held_for.dt.total_microseconds() / 1e6).alias("_delay"))
         )
         windows = rolling_by_focus(
-            held,
+            in_order(held),
             self._p(params, "window"),
             {
                 "held_count": count(),

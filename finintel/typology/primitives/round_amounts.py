@@ -32,7 +32,8 @@ from finintel.typology.primitives.windows import (
     evidence_frame,
     fmt_count,
     fmt_number,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     param_error,
     prune_foci,
@@ -95,23 +96,23 @@ class RoundAmounts:
         return window
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
-        frame = focus_frame(transfers, self._p(params, "side"), ctx.group_by).with_columns(
+        rows = focus_rows(transfers, self._p(params, "side"), ctx.group_by).with_columns(
             is_round(pl.col("amount").cast(pl.Float64), self._unit(params))
             .fill_null(False)
             .alias("_round")
         )
         # a window holds at most its focus's round transfers: foci with fewer than min_count
         # in all (nearly every account) cannot fire, and their windows are never computed
-        enough = prune_foci(frame, pl.col("_round").sum() >= int(self._p(params, "min_count")))
+        enough = prune_foci(rows, pl.col("_round").sum() >= int(self._p(params, "min_count")))
         windows = rolling_by_focus(
-            enough,
+            in_order(enough),
             self._p(params, "window"),
             {"count": count(), "round_count": pl.col("_round").sum().cast(pl.Int64)},
             presorted=True,
         ).with_columns(
             (pl.col("round_count") / pl.col("count")).cast(pl.Float64).alias("round_share")
         )
-        evidence = evidence_frame(frame.filter(pl.col("_round")), ctx.group_by, self.focus_role)
+        evidence = evidence_frame(rows.filter(pl.col("_round")), ctx.group_by, self.focus_role)
         return Plan(windows, evidence)
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:

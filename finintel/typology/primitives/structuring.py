@@ -45,7 +45,8 @@ from finintel.typology.primitives.windows import (
     evidence_frame,
     fmt_count,
     fmt_number,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     param_error,
     prune_foci,
@@ -179,7 +180,7 @@ class Structuring:
         else:
             keep = pl.col("_amount") < pl.col("_threshold")
         # the transfers looked at are picked before the focus frame sorts them (few, in band)
-        frame = focus_frame(transfers.filter(keep), self._p(params, "side"), ctx.group_by)
+        rows = focus_rows(transfers.filter(keep), self._p(params, "side"), ctx.group_by)
         aggs = {
             self._count_name(params): count(),
             "total": total(),
@@ -193,9 +194,9 @@ class Structuring:
         # every focus has min_count of them and the pruning cost more than it saved.
         min_count = int(self._p(params, "min_count"))
         band = self._mode(params) == "band"
-        rolled = prune_foci(frame, pl.len() >= min_count) if band else frame
+        rolled = in_order(prune_foci(rows, pl.len() >= min_count) if band else rows)
         windows = rolling_by_focus(rolled, self._p(params, "window"), aggs, presorted=True)
-        return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
+        return Plan(windows, evidence_frame(rows, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         cond = pl.col(self._count_name(params)) >= int(self._p(params, "min_count"))

@@ -50,7 +50,8 @@ from finintel.typology.primitives.windows import (
     evidence_frame,
     fmt_count,
     fmt_number,
-    focus_frame,
+    focus_rows,
+    in_order,
     param,
     rolling_by_focus,
     total,
@@ -112,9 +113,9 @@ class VelocitySpike:
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
         window: timedelta = self._p(params, "window")
         history: timedelta = self._p(params, "history")
-        frame = focus_frame(transfers, self._p(params, "side"), ctx.group_by)
+        rows = focus_rows(transfers, self._p(params, "side"), ctx.group_by)
         current = rolling_by_focus(
-            frame, window, {"window_total": total(), "count": count()}, presorted=True
+            in_order(rows), window, {"window_total": total(), "count": count()}, presorted=True
         )
         past = rolling_by_focus(
             current.select(FOCUS, END, "window_total"),
@@ -136,7 +137,7 @@ class VelocitySpike:
             )
             .select(FOCUS, START, END, *self.metrics(params))
         )
-        return Plan(windows, evidence_frame(frame, ctx.group_by, self.focus_role))
+        return Plan(windows, evidence_frame(rows, ctx.group_by, self.focus_role))
 
     def condition(self, params: Mapping[str, Any]) -> pl.Expr:
         k = float(self._p(params, "k_sigma"))

@@ -17,7 +17,9 @@ The building blocks
 :func:`focus_frame`
     picks the focus (the account or party the windows belong to) and the counterparty of each
     transfer, for inflows (``side="in"``: focus = receiver), outflows (``"out"``: focus =
-    sender) or both, drops rows without a focus and sorts by ``focus, ts, tx_id, source``.
+    sender) or both, drops rows without a focus and sorts by ``focus, ts, tx_id, source``;
+    :func:`focus_rows` is the same rows unsorted (to prune or filter before :func:`in_order`
+    sorts them, and for the evidence).
 :func:`rolling_by_focus`
     rolling aggregates per focus, one row per ``(focus, end)``; distinct counts through its
     ``distinct=`` argument (run flags in one pass, O(n log n) even for a busy focus).
@@ -80,6 +82,7 @@ __all__ = [
     "fmt_number",
     "focus_frame",
     "focus_rows",
+    "in_order",
     "param",
     "param_error",
     "polars_duration",
@@ -258,12 +261,19 @@ def focus_frame(transfers: pl.LazyFrame, side: str, group_by: str) -> pl.LazyFra
     focus are dropped; optional canonical columns that are missing are taken as null. Sorted by
     ``focus, ts, tx_id, source``.
     """
-    return focus_rows(transfers, side, group_by).sort(*ORDER, nulls_last=True, maintain_order=True)
+    return in_order(focus_rows(transfers, side, group_by))
+
+
+def in_order(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Focus rows (:func:`focus_rows`, perhaps filtered row by row or pruned) sorted by
+    :data:`ORDER`, as :func:`focus_frame` gives them."""
+    return rows.sort(*ORDER, nulls_last=True, maintain_order=True)
 
 
 def focus_rows(transfers: pl.LazyFrame, side: str, group_by: str) -> pl.LazyFrame:
     """:func:`focus_frame` without its sort, for plans that regroup or re-sort the rows anyway
-    (a sort by the string ``focus`` is most of a simple rule's time)."""
+    (a sort by the string ``focus`` is most of a simple rule's time), prune foci before
+    sorting (:func:`in_order`) or build their evidence (:func:`evidence_frame`)."""
     _keys(group_by)
     if side not in SIDES:
         raise ValueError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
@@ -450,15 +460,18 @@ def rows_with_windows(frame: pl.LazyFrame, windows: pl.LazyFrame) -> pl.LazyFram
     return frame.join(w, on=[FOCUS, "ts"], how="left", maintain_order="left")
 
 
-def evidence_frame(frame: pl.LazyFrame, group_by: str, focus_role: str) -> pl.LazyFrame:
-    """Evidence rows (see :mod:`.base`) from a focus frame.
+def evidence_frame(rows: pl.LazyFrame, group_by: str, focus_role: str) -> pl.LazyFrame:
+    """Evidence rows (see :mod:`.base`) from focus rows, in their order.
 
     One row per transfer naming the counterparty's account with its role (``sender`` or
     ``receiver``); when grouping by party, a second row names the focus's own account with
-    ``focus_role`` (an account-focused alert gets its focus from the engine).
+    ``focus_role`` (an account-focused alert gets its focus from the engine). Give it the
+    unsorted :func:`focus_rows` (with the kind's row filters): the engine joins the evidence
+    with the few periods that alert and orders what it keeps, so sorting every transfer of
+    every focus for it would be wasted.
     """
     cols = (FOCUS, "ts", "tx_id", "source")
-    cp = frame.select(
+    cp = rows.select(
         *cols,
         pl.col(COUNTERPARTY_ACCOUNT).alias("account"),
         pl.col(ROLE).alias("role"),
@@ -466,15 +479,13 @@ def evidence_frame(frame: pl.LazyFrame, group_by: str, focus_role: str) -> pl.La
     )
     if group_by == "account":
         return cp
-    own = frame.select(
+    own = rows.select(
         *cols,
         pl.col(FOCUS_ACCOUNT).alias("account"),
         pl.lit(focus_role, dtype=pl.String).alias("role"),
         pl.col("amount_base").cast(pl.Float64),
     )
-    return pl.concat([cp, own]).sort(
-        *ORDER, "role", "account", nulls_last=True, maintain_order=True
-    )
+    return pl.concat([cp, own])
 
 
 def empty_plan(metrics: Mapping[str, pl.DataType]) -> Plan:
