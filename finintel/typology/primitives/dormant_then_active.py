@@ -90,7 +90,14 @@ class DormantThenActive:
 
     def plan(self, transfers: pl.LazyFrame, params: Mapping[str, Any], ctx: RunContext) -> Plan:
         rows = focus_rows(transfers, self._p(params, "side"), ctx.group_by)
-        frame = in_order(rows)
+        dormancy = int(self._p(params, "dormancy").total_seconds())
+        # only a focus with a dormant gap somewhere can have a window that wakes from one: the
+        # others (nearly every account) are dropped before the rows are sorted, found from
+        # each focus's own times (no sort of every row by the text focus)
+        longest = pl.col("ts").sort().diff().dt.total_seconds().max()
+        woken = rows.group_by(FOCUS).agg(longest.alias("_longest"))
+        woken = woken.filter(pl.col("_longest") >= dormancy).select(FOCUS)
+        frame = in_order(rows.join(woken, on=FOCUS, how="semi", maintain_order="left"))
         # the gap from each row to the previous row of its focus (the frame is sorted by focus,
         # time): a window's first row is the first of its tie group, so its gap is the one
         # from ``start`` to the focus's previous distinct time — no join
@@ -101,13 +108,8 @@ class DormantThenActive:
             .dt.total_seconds()
             .cast(pl.Int64)
         )
-        dormancy: timedelta = self._p(params, "dormancy")
-        framed = frame.with_columns(gap.alias("_gap"))
-        # only a focus with a dormant gap somewhere can have a window that wakes from one: the
-        # others' windows (nearly every account's) are never computed
-        woken = framed.filter(pl.col("_gap") >= int(dormancy.total_seconds())).select(FOCUS)
         windows = rolling_by_focus(
-            framed.join(woken.unique(), on=FOCUS, how="semi", maintain_order="left"),
+            frame.with_columns(gap.alias("_gap")),
             self._p(params, "window"),
             {"count": count(), "total": total(), "gap": pl.col("_gap").first()},
             presorted=True,
