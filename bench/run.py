@@ -9,7 +9,7 @@ the drop), ``load`` (validate + de-duplicate in memory), ``ingest`` (into a fres
 pyspark installed, ``run-spark`` (that batch on Spark ``local[2]``) for every size; on the
 first size of at least 1M the peers: DuckDB SQL for three windowed typologies
 (:mod:`peer_duckdb`, results checked equal), IBM's Graph Feature Preprocessor
-(:mod:`peer_gfp`); the networkx cycle reference (:mod:`peer_networkx`) on a 100k drop;
+(:mod:`peer_gfp`); the networkx cycle reference (:mod:`peer_networkx`) on the 1M drop;
 start-up of ``import finintel`` and ``--help``.
 
 ``python bench/run.py --sizes 1M,3M`` (``make bench SIZES=1M,3M,10M``). Results go to
