@@ -14,7 +14,8 @@ them as they are)::
 and renamed into place, so a folder either is a complete store (it has the marker) or is not.
 
 Ingesting a file is a sequence of Delta commits: delete leftovers of this drop, append
-transfers, parties, quarantine, and finally the ``drops`` row. **The drops row is the commit
+transfers, parties, quarantine (a table's rows ``_APPEND_ROWS`` at a time, a commit each:
+the Delta writer's working copy is a slice's, not the file's), and finally the ``drops`` row. **The drops row is the commit
 point**: rows whose ``drop_id`` is not in ``drops`` (a run killed half-way) are invisible to
 every reader here and are deleted when that file is ingested again. One process writes to a
 store at a time (the batch runner holds the lock).
@@ -120,6 +121,9 @@ LOCK_FILE = ".lock"
 _PARTITIONS: dict[str, list[str]] = {"transfers": ["month"]}
 _DATA_TABLES = ("transfers", "parties", "quarantine")
 _COUNT_FIELDS = tuple(f.name for f in dataclasses.fields(FileCounts))
+#: Rows written per Delta commit when a file's rows are appended (3M-transfer ingest: peak
+#: 2.37 -> 1.94 GB against one commit per table).
+_APPEND_ROWS = 500_000
 
 
 @dataclass
@@ -419,9 +423,12 @@ class Store:
             # stores made before device_id / ip_address gain the columns (older rows: null)
             options["schema_mode"] = "merge"
         with self._errors(name, "write"):
-            frame.select(list(_TABLES[name])).write_delta(
-                str(self._table(name)), mode="append", delta_write_options=options or None
-            )
+            rows = frame.select(list(_TABLES[name]))
+            # no rows is one commit still: every drop gets its own transfers version
+            for part in rows.iter_slices(_APPEND_ROWS) if rows.height else [rows]:
+                part.write_delta(
+                    str(self._table(name)), mode="append", delta_write_options=options or None
+                )
 
     def _delete_drop(self, name: str, drop_id: str) -> None:
         """Delete the rows of ``drop_id`` from a data table (no commit when there are none)."""

@@ -223,6 +223,24 @@ def test_as_of_reads_an_earlier_version(store: Store) -> None:
     assert err.value.code == "FI043"
 
 
+def test_a_file_is_appended_in_slices_and_committed_by_its_drops_row(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two rows per Delta commit: FILE1's three transfers take two commits, FILE2's two one
+    monkeypatch.setattr("finintel.store._APPEND_ROWS", 2)
+    v1 = store.ingest(FILE1, now=NOW).transfers_version
+    v2 = store.ingest(FILE2, now=NOW).transfers_version
+    assert (v1, v2) == (2, 3)
+    assert store.version() == 3
+    assert_frame_equal(read(store), pl.concat([canonical(FILE1), canonical(FILE2)]).sort(KEY))
+    # the version holding FILE1's first slice only is before FILE1's drops row: nothing of it
+    assert read(store, as_of=1).is_empty()
+    assert_frame_equal(read(store, as_of=v1), canonical(FILE1).sort(KEY))
+    # a file with no transfers still commits once: its drop has a version of its own
+    none = make_batch("empty.parquet", [])
+    assert store.ingest(none, now=NOW).transfers_version == 4
+
+
 def test_parties_are_distinct_by_content_within_source(store: Store) -> None:
     store.ingest(FILE1, now=NOW)
     v1 = store.version()
