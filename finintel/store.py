@@ -14,11 +14,11 @@ them as they are)::
 and renamed into place, so a folder either is a complete store (it has the marker) or is not.
 
 Ingesting a file is a sequence of Delta commits: delete leftovers of this drop, append
-transfers, parties, quarantine (a table's rows ``_APPEND_ROWS`` at a time, a commit each:
-the Delta writer's working copy is a slice's, not the file's), and finally the ``drops`` row. **The drops row is the commit
-point**: rows whose ``drop_id`` is not in ``drops`` (a run killed half-way) are invisible to
-every reader here and are deleted when that file is ingested again. One process writes to a
-store at a time (the batch runner holds the lock).
+transfers, parties, quarantine (a table's rows ``_APPEND_ROWS`` at a time, a commit each: the
+Delta writer's working copy is a slice's, not the file's), and finally the ``drops`` row.
+**The drops row is the commit point**: rows whose ``drop_id`` is not in ``drops`` (a run killed
+half-way) are invisible to every reader here and are deleted when that file is ingested again.
+One process writes to a store at a time (the batch runner holds the lock).
 
 Versions: :meth:`Store.version` is the version of the ``transfers`` table. Every ingested file
 commits to ``transfers`` at least once (an append, possibly of no rows), so each drop records

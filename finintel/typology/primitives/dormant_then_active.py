@@ -45,6 +45,7 @@ from finintel.typology.primitives.windows import (
     focus_rows,
     in_order,
     param,
+    prune_foci,
     rolling_by_focus,
     total,
 )
@@ -95,9 +96,7 @@ class DormantThenActive:
         # others (nearly every account) are dropped before the rows are sorted, found from
         # each focus's own times (no sort of every row by the text focus)
         longest = pl.col("ts").sort().diff().dt.total_seconds().max()
-        woken = rows.group_by(FOCUS).agg(longest.alias("_longest"))
-        woken = woken.filter(pl.col("_longest") >= dormancy).select(FOCUS)
-        frame = in_order(rows.join(woken, on=FOCUS, how="semi", maintain_order="left"))
+        frame = in_order(prune_foci(rows, longest >= dormancy))
         # the gap from each row to the previous row of its focus (the frame is sorted by focus,
         # time): a window's first row is the first of its tie group, so its gap is the one
         # from ``start`` to the focus's previous distinct time — no join
