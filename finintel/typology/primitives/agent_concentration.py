@@ -42,7 +42,6 @@ from finintel.typology.primitives.base import (
 from finintel.typology.primitives.windows import (
     END,
     FOCUS,
-    ORDER,
     count,
     fmt_number,
     param,
@@ -173,20 +172,13 @@ class AgentConcentration:
             flag = compile_expr(given, RULE_COLUMNS, lists)
         else:
             flag = compile_text(str(given), RULE_COLUMNS, lists)
-        rows = (
-            transfers.with_columns(missing)
-            .filter(pl.col(SIDES[side]).is_not_null())
-            .select(
-                pl.col(SIDES[side]).cast(pl.String).alias(FOCUS),
-                "ts",
-                "tx_id",
-                "source",
-                "src_account",
-                "dst_account",
-                pl.col("amount_base").cast(pl.Float64),
-                flag.fill_null(False).cast(pl.Int64).alias("_flag"),
-            )
-            .sort(*ORDER, nulls_last=True)
+        through = transfers.with_columns(missing).filter(pl.col(SIDES[side]).is_not_null())
+        # the windows and the medians need only the agent, the time and the flag: an MTO
+        # history of tens of millions of transfers is sorted on those three columns alone
+        rows = through.select(
+            pl.col(SIDES[side]).cast(pl.String).alias(FOCUS),
+            "ts",
+            flag.fill_null(False).cast(pl.Int64).alias("_flag"),
         )
         medians = (
             rows.group_by(period_index(pl.col("ts"), window).alias("_period"), FOCUS)
@@ -201,7 +193,6 @@ class AgentConcentration:
                 rows,
                 window,
                 {"flagged": pl.col("_flag").sum().cast(pl.Int64), "transfers": count()},
-                presorted=True,
             )
             .with_columns(share.alias("share"), period_index(pl.col(END), window).alias("_period"))
             .join(medians, on="_period", how="left", maintain_order="left")
@@ -212,7 +203,16 @@ class AgentConcentration:
             )
             .drop("_period")
         )
-        flagged = rows.filter(pl.col("_flag") == 1)
+        # evidence: the flagged transfers only (a few percent), in any order (base.py)
+        flagged = through.filter(flag.fill_null(False)).select(
+            pl.col(SIDES[side]).cast(pl.String).alias(FOCUS),
+            "ts",
+            "tx_id",
+            "source",
+            "src_account",
+            "dst_account",
+            pl.col("amount_base").cast(pl.Float64),
+        )
         cols = (FOCUS, "ts", "tx_id", "source")
         evidence = pl.concat(
             [
@@ -229,7 +229,7 @@ class AgentConcentration:
                     "amount_base",
                 ),
             ]
-        ).sort(*ORDER, "role", nulls_last=True)
+        )
         return Plan(windows, evidence)
 
 
