@@ -201,3 +201,53 @@ def test_cli_bad_time_chunks(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "FI183" in result.output and "--time-chunks" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_streamed_degree_count_with_party_kinds_equals_the_full_join(
+    generated: Any, tmp_path: Path
+) -> None:
+    """A graph rule whose scope reads the party kinds counts its left-out accounts over the
+    transfers touching the accounts it could leave out (with only their parties' kinds): the
+    same accounts and degrees as over every transfer joined to every party's kind."""
+    from finintel.typology.engine import prepare, skipped_accounts, streamed_skipped
+
+    ds, _, _ = generated
+    moved = ds.transfers.filter(pl.col("status") == "completed").collect()
+    unscoped = (
+        pl.concat([moved.select(a="src_account"), moved.select(a="dst_account")])
+        .drop_nulls()
+        .group_by("a")
+        .len()
+        .sort("len", "a", descending=[True, False])
+    )
+    busiest = unscoped.get_column("a").to_list()
+    (tmp_path / "gs.yaml").write_text(
+        f"""
+id: t-gather-scatter
+version: 1
+title: gather-scatter among persons
+family: gather_scatter
+severity: high
+description: test
+scope:
+  where: "src_party_kind is null or src_party_kind = 'person'"
+pattern:
+  kind: gather_scatter
+  max_degree: 40
+  exclude: [{busiest[300]!r}, no-such-account]
+""".lstrip(),
+        encoding="utf-8",
+    )
+    rules = finintel.load_rules(tmp_path)
+    prepared = prepare(ds, rules)
+    assert prepared.kinds is not None and prepared.kinds.height > 0
+    want = skipped_accounts(rules.rules, prepared.transfers.collect().lazy(), prepared.lists)
+    got = streamed_skipped(rules.rules, prepared)
+    assert_frame_equal(got[0], want[0])
+    found = dict(want[0].iter_rows())
+    assert busiest[300] in found  # excluded, under the cap
+    over = [a for a, n in found.items() if n > 40]
+    assert len(over) >= 5
+    # the scope matters: some hub has fewer transfers in it than in all the data
+    total = dict(unscoped.iter_rows())
+    assert any(found[a] < total[a] for a in over)
