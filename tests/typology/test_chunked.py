@@ -15,6 +15,7 @@ from polars.testing import assert_frame_equal
 import finintel
 from finintel.cli import main
 from finintel.errors import UsageError
+from finintel.schema import MOVED_STATUS
 from finintel.typology.chunks import Grid
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -212,7 +213,7 @@ def test_streamed_degree_count_with_party_kinds_equals_the_full_join(
     from finintel.typology.engine import prepare, skipped_accounts, streamed_skipped
 
     ds, _, _ = generated
-    moved = ds.transfers.filter(pl.col("status") == "completed").collect()
+    moved = ds.transfers.filter(pl.col("status") == MOVED_STATUS).collect()
     unscoped = (
         pl.concat([moved.select(a="src_account"), moved.select(a="dst_account")])
         .drop_nulls()

@@ -173,10 +173,11 @@ class AgentConcentration:
         else:
             flag = compile_text(str(given), RULE_COLUMNS, lists)
         through = transfers.with_columns(missing).filter(pl.col(SIDES[side]).is_not_null())
+        agent = pl.col(SIDES[side]).cast(pl.String).alias(FOCUS)
         # the windows and the medians need only the agent, the time and the flag: an MTO
         # history of tens of millions of transfers is sorted on those three columns alone
         rows = through.select(
-            pl.col(SIDES[side]).cast(pl.String).alias(FOCUS),
+            agent,
             "ts",
             flag.fill_null(False).cast(pl.Int64).alias("_flag"),
         )
@@ -205,7 +206,7 @@ class AgentConcentration:
         )
         # evidence: the flagged transfers only (a few percent), in any order (base.py)
         flagged = through.filter(flag.fill_null(False)).select(
-            pl.col(SIDES[side]).cast(pl.String).alias(FOCUS),
+            agent,
             "ts",
             "tx_id",
             "source",
